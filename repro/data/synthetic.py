@@ -9,7 +9,9 @@ move it (issue 2: VOC mAP between 0.3 and 0.8).
 
 Two layouts, written from the same generator with different specs:
 - VOC (``VOC2012/`` trainval for training, ``VOC2007/`` test for testing: the split of
-  the authors' released configs, methods.md section 1), read by mmdet's VOCDataset.
+  the authors' released configs, methods.md section 1; plus a ``VOC2007/`` trainval half
+  the size of VOC2012's for MMDetection's stock VOC07+12 split, ``dataset=voc0712``),
+  read by mmdet's VOCDataset.
 - COCO (``train2017/``, ``val2017/``, ``annotations/instances_*2017.json``), read by
   mmdet's CocoDataset and scored with COCO AP. More classes, smaller objects.
 
@@ -30,7 +32,9 @@ from PIL import Image, ImageDraw
 
 # Bump when the generator's output changes: the folder name carries it, so an old
 # cache is never mistaken for the new one.
-GENERATOR_VERSION = 2  # 2: COCO annotations carry instance masks (images unchanged)
+# 2: COCO annotations carry instance masks (images unchanged). 3: VOC2007 trainval too
+# (for the VOC07+12 reading); the v2 images and annotations are unchanged.
+GENERATOR_VERSION = 3
 
 SHAPES = ("circle", "square", "triangle", "cross", "ring", "diamond")
 
@@ -194,6 +198,17 @@ def _write_voc(spec: SyntheticSpec, root: Path, rng: np.random.Generator) -> Non
                 _voc_xml(image_id, spec.image_size, objects, spec.classes))
             ids.append(image_id)
         (root / sub / "ImageSets/Main" / f"{listing}.txt").write_text("\n".join(ids) + "\n")
+    # VOC2007 trainval (v3) from its own stream, so the v2 images above stay identical.
+    rng07 = np.random.default_rng(spec.seed + 1)
+    ids = []
+    for i in range(spec.n_train // 2):
+        image_id = f"train07_{i:05d}"
+        img, objects = render_image(spec, rng07)
+        img.save(root / "VOC2007" / "JPEGImages" / f"{image_id}.jpg", quality=95)
+        (root / "VOC2007" / "Annotations" / f"{image_id}.xml").write_text(
+            _voc_xml(image_id, spec.image_size, objects, spec.classes))
+        ids.append(image_id)
+    (root / "VOC2007/ImageSets/Main/trainval.txt").write_text("\n".join(ids) + "\n")
 
 
 def _write_coco(spec: SyntheticSpec, root: Path, rng: np.random.Generator) -> None:

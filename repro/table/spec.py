@@ -52,6 +52,9 @@ class Column:
     label: str
     group: str
     set: dict = field(default_factory=dict)
+    # The reference column of every row (ALWA Tables 3 and 5: "Initial" beside
+    # "+ALWA_1", "+ALWA_2"): the other columns of a row are compared against it.
+    baseline: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,10 @@ class Row:
     label: str
     set: dict
     paper: tuple  # one value per column: a float, or a named outcome
-    baseline: bool = False
+    baseline: bool = False  # the reference row of its group
+    # Rows of one group share a baseline row (ALWA Table 2: each detector x backbone is a
+    # group, its plain row the baseline of its +ALWA rows). One group ("") by default.
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,17 @@ class Cell:
         """The paper's number for this cell as printed (absolute or a delta)."""
         return self.row.paper[self.table.columns.index(self.column)]
 
+    @property
+    def reference(self) -> "Cell | None":
+        """The cell this one is compared against: same row in the baseline column, else
+        the baseline row of its group in the same column; None for a reference itself."""
+        return self.table.reference(self.row, self.column)
+
+    def overrides_for(self, profile: str) -> list[str]:
+        """`overrides` plus what the table sets for one profile only (fixed_by_profile)."""
+        extra = self.table.fixed_by_profile.get(profile, {})
+        return [*(_override(k, v) for k, v in extra.items()), *self.overrides]
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -97,10 +114,37 @@ class TableSpec:
     paper_values: str  # "absolute" or "deltas" (against the baseline row)
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
+    # Shown with every rendering of the table (e.g. "HCRAL is a reconstruction").
+    note: str = ""
+    # Overrides for one profile only, e.g. Table 6's 2 GPUs x 4 images under `paper`.
+    fixed_by_profile: dict = field(default_factory=dict)
+    # Figures beyond the defaults, as data for repro/report (kind + its parameters).
+    figures: tuple = ()
 
     @property
     def baseline_row(self) -> Row | None:
+        """The baseline row of the first group (the table's only one, for Table 1)."""
         return next((r for r in self.rows if r.baseline), None)
+
+    @property
+    def baseline_column(self) -> Column | None:
+        return next((c for c in self.columns if c.baseline), None)
+
+    @property
+    def groups(self) -> list[str]:
+        return list(dict.fromkeys(r.group for r in self.rows))
+
+    def baseline_of(self, row: Row) -> Row | None:
+        """The baseline row of `row`'s group (None where the group has none)."""
+        return next((r for r in self.rows if r.baseline and r.group == row.group), None)
+
+    def reference(self, row: Row, column: Column) -> Cell | None:
+        if column.baseline or (self.baseline_column is None and row.baseline):
+            return None
+        if self.baseline_column is not None:
+            return Cell(self, row, self.baseline_column)
+        base = self.baseline_of(row)
+        return Cell(self, base, column) if base is not None else None
 
     def cells(self) -> list[Cell]:
         return [Cell(self, r, c) for r in self.rows for c in self.columns]
@@ -119,7 +163,8 @@ class TableSpec:
             return d[key]
 
         columns = tuple(Column(id=c["id"], label=c.get("label", c["id"]), group=c.get("group", ""),
-                               set=dict(c.get("set", {}))) for c in need("columns"))
+                               set=dict(c.get("set", {})), baseline=bool(c.get("baseline", False)))
+                        for c in need("columns"))
         rows = []
         for i, r in enumerate(need("rows")):
             overrides = dict(r.get("set", {}))
@@ -134,12 +179,20 @@ class TableSpec:
             if len(paper) != len(columns):
                 raise TableError(f"table {name}, row {row_id}: {len(paper)} paper values "
                                  f"for {len(columns)} columns")
-            rows.append(Row(row_id, label, overrides, paper, bool(r.get("baseline", False))))
+            rows.append(Row(row_id, label, overrides, paper, bool(r.get("baseline", False)),
+                            str(r.get("group", ""))))
+        by_profile = d.get("fixed_by_profile") or {}
+        if not isinstance(by_profile, Mapping) or not all(
+                isinstance(v, Mapping) for v in by_profile.values()):
+            raise TableError(f"table {name}: fixed_by_profile maps a profile name to "
+                             f"overrides, e.g. {{paper: {{profile.gpus: 2}}}}")
         spec = cls(name=name, id=str(need("id")), paper=str(d.get("paper", "")),
                    number=d.get("number", name), caption=str(d.get("caption", "")),
                    row_header=str(d.get("row_header", "")), fixed=dict(d.get("fixed", {})),
                    paper_values=str(d.get("paper_values", "absolute")),
-                   columns=columns, rows=tuple(rows))
+                   columns=columns, rows=tuple(rows), note=str(d.get("note", "")).strip(),
+                   fixed_by_profile={str(k): dict(v) for k, v in by_profile.items()},
+                   figures=tuple(d.get("figures") or ()))
         spec._check()
         return spec
 
@@ -150,9 +203,18 @@ class TableSpec:
                 raise TableError(f"table {self.name}: duplicate {kind} ids {sorted(dup)}")
         if self.paper_values not in ("absolute", "deltas"):
             raise TableError(f"table {self.name}: paper_values must be 'absolute' or 'deltas'")
-        if self.paper_values == "deltas" and sum(r.baseline for r in self.rows) != 1:
-            raise TableError(f"table {self.name}: paper_values=deltas needs exactly one "
-                             f"row with baseline: true")
+        for group in self.groups:
+            n = sum(r.baseline for r in self.rows if r.group == group)
+            if n > 1 or (self.paper_values == "deltas" and n != 1):
+                where = f"group {group!r}" if group else "the table"
+                raise TableError(f"table {self.name}: {where} has {n} rows with baseline: "
+                                 f"true; give it exactly one"
+                                 + (" (paper_values: deltas)" if n == 0 else ""))
+        if sum(c.baseline for c in self.columns) > 1:
+            raise TableError(f"table {self.name}: more than one column with baseline: true")
+        if self.baseline_column is not None and self.paper_values == "deltas":
+            raise TableError(f"table {self.name}: paper_values: deltas is against a baseline "
+                             f"row, not a baseline column")
 
 
 def _paper_value(v, table: str, row: str):
