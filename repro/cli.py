@@ -10,6 +10,7 @@ import functools
 import sys
 
 from repro.errors import ReproError
+from repro.paths import CONF_DIR
 from repro.table.spec import available_tables, load_table
 
 HELP_FLAGS = {"-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--resolve",
@@ -55,6 +56,30 @@ def hydra_argv(argv: list[str]) -> list[str]:
     return flags + rest
 
 
+def choices(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def check_choice(group: str, name: str) -> None:
+    """`detector=fastr_rcnn` -> "unknown detector 'fastr_rcnn'; detectors: ..." """
+    if (CONF_DIR / group).is_dir() and group not in ("hydra", "table") and \
+            not (CONF_DIR / group / f"{name}.yaml").is_file():
+        raise ReproError(f"unknown {group} {name!r}; {group} entries (conf/{group}/): "
+                         f"{', '.join(choices(group))}")
+
+
+def explain_compose_error(error: Exception) -> str:
+    """Hydra's multi-line "Could not find 'group/name'" as one line listing the choices."""
+    text = str(error)
+    if "Could not find '" in text:
+        group, _, name = text.split("Could not find '", 1)[1].split("'", 1)[0].rpartition("/")
+        try:
+            check_choice(group, name)
+        except ReproError as e:
+            return str(e)
+    return " ".join(text.split("Config search path:")[0].split())
+
+
 def precheck_argv(argv: list[str]) -> None:
     if HELP_FLAGS.intersection(argv):
         return
@@ -63,6 +88,10 @@ def precheck_argv(argv: list[str]) -> None:
         raise ReproError(f"no table selected. Tables: {', '.join(available_tables())}. "
                          f"Run one with: python -m repro table=1 -m")
     load_table(table)  # unknown table, or a table file that does not parse
+    for arg in argv:  # a config-group choice that does not exist: detector=..., balancer=...
+        key, eq, value = arg.partition("=")
+        if eq and "." not in key and "/" not in key and not key.startswith(("+", "~")):
+            check_choice(key, value)
     if not {"-m", "--multirun"}.intersection(argv):
         raise ReproError(f"a table is a sweep: add -m (python -m repro table={table} -m); "
                          f"to run some cells only, add cells='<pattern>'")

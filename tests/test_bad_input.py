@@ -48,3 +48,39 @@ def test_paper_profile_names_the_missing_weights(repro, tmp_path):
 ])
 def test_bad_values_are_refused_before_anything_runs(repro, override, needle):
     _assert_clean_refusal(repro("table=1", "-m", override), repro.tmp_path, needle)
+
+
+def test_unknown_group_entry_lists_what_exists(repro):
+    r = repro("table=1", "-m", "cls_loss=nope")
+    _assert_clean_refusal(r, repro.tmp_path, "unknown cls_loss 'nope'", "default, ")
+
+
+@pytest.fixture
+def bad_table():
+    """A table file with mistakes a table author can make (removed afterwards)."""
+    from repro.paths import CONF_DIR
+
+    path = CONF_DIR / "table" / "zz_bad_input_test.yaml"
+
+    def write(rows: str):
+        path.write_text("id: zz_bad\nfixed: {detector: faster_rcnn_r50}\n"
+                        "columns: [{id: c, set: {balancer: alwa2}}]\nrows:\n" + rows)
+        return path.stem
+    yield write
+    path.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("row, needle", [
+    ("{id: r, set: {balancer.lambda0: 0}, paper: [1.0]}",
+     "table zz_bad_input_test, cell r__c: balancer.lambda0=0 must be a positive number"),
+    ("{id: r, set: {balancer.interval: -20}, paper: [1.0]}",
+     "cell r__c: balancer.interval=-20 must be a positive number"),
+    ("{id: r, set: {balancer.interval: 12.5}, paper: [1.0]}",
+     "cell r__c: balancer.interval=12.5 (C) must be a whole number"),
+    ("{id: r, set: {optimizer: sgdd}, paper: [1.0]}",
+     "cell r__c: unknown optimizer 'sgdd'; optimizer entries (conf/optimizer/): adamw, sgd"),
+    ("{id: r, set: {reg_loss: l3}, paper: [1.0]}", "cell r__c: unknown reg_loss 'l3'"),
+])
+def test_a_bad_table_cell_is_named_before_anything_runs(repro, bad_table, row, needle):
+    name = bad_table(f"  - {row}\n  - {{id: ok, paper: [1.0]}}\n")
+    _assert_clean_refusal(repro(f"table={name}", "-m"), repro.tmp_path, needle)

@@ -85,13 +85,6 @@ def test_a_profile_changes_scale_not_meaning(cell_id, tmp_path):
     assert smoke.train_cfg.type == "IterBasedTrainLoop"
 
 
-def test_every_table1_cell_composes_under_both_profiles(tmp_path):
-    for cell in TABLE.cells():
-        for extra in ((), PAPER):
-            mm = mmdet(cell.id, tmp_path, *extra)
-            assert mm.model.rpn_head.loss_cls.loss_weight == cell.row.set["balancer.cls_weight"]
-
-
 def test_retinanet_paper_config_and_its_balanced_head(tmp_path):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["table='1'", "cell=retina", *PAPER,

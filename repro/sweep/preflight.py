@@ -33,9 +33,13 @@ def _positive(value, name: str, where: str) -> None:
 
 
 def check_job(cfg: DictConfig, where: str) -> None:
-    for key in ("cls_weight", "reg_weight"):
+    # The loss weights of Table 1, and ALWA's lambda0 and C (Table 6).
+    for key in ("cls_weight", "reg_weight", "lambda0", "interval"):
         if key in cfg.balancer:
             _positive(cfg.balancer[key], f"balancer.{key}", where)
+    if "interval" in cfg.balancer and not isinstance(cfg.balancer.interval, int):
+        raise ReproError(f"{where}: balancer.interval={cfg.balancer.interval!r} (C) must be "
+                         f"a whole number of iterations")
     _positive(cfg.optimizer.lr, "optimizer.lr", where)
     if cfg.dataset.family == "voc":
         unknown = set(cfg.dataset.train_sets) - {"VOC2007", "VOC2012"}
