@@ -110,13 +110,14 @@ def _state(run_dir: Path) -> str:
 
 
 def _would_run(state: str, retry_failed: bool, force: bool) -> bool:
-    """What a launch would run: cells without a record; failed ones with retry_failed;
-    everything with force. A running cell belongs to the job running it."""
+    """What a launch would run (repro.sweep.expand.pending): runs without a record, and
+    interrupted ones (`running`: they resume, unless their job still holds the cell);
+    failed ones with retry_failed; everything with force."""
     if force:
         return True
     if state.startswith("failed"):
         return retry_failed
-    return state == "pending"
+    return state != records.DONE
 
 
 def runs(spec: TableSpec, a: dict, profile: dict) -> list[Run]:
@@ -182,7 +183,7 @@ def price(items: list[Run], a: dict, cost: dict) -> list[str]:
 
 def _launcher_lines(todo: list[Run], a: dict, profile: dict) -> list[str]:
     if not todo:
-        return ["Nothing to run: every selected run is done, running or failed "
+        return ["Nothing to run: every selected run is done or failed "
                 "(retry_failed=true reruns failed ones, force=true everything)."]
     if a["launcher"] == "slurm":
         # The profile's `slurm:` block feeds conf/hydra/launcher/slurm.yaml.
@@ -210,12 +211,16 @@ def plan(spec: TableSpec, a: dict) -> list[str]:
              f"launcher {a['launcher']}",
              f"{'cell':<{width}}  seed  {'state':<16}  {'detector':<22}  run?  {unit:>7}"]
     for r in items:
+        run = ("yes*" if r.state == records.RUNNING else "yes") if r.would_run else "-"
         lines.append(f"{r.cell:<{width}}  {r.seed:>4}  {r.state:<16}  {r.detector:<22}  "
-                     f"{'yes' if r.would_run else '-':<4}  {r.cost:>7.1f}")
+                     f"{run:<4}  {r.cost:>7.1f}")
     counts = Counter(r.state.split("(")[0] for r in items)
     lines.append(f"{len(items)} runs: " + ", ".join(
         f"{counts[s]} {s}" for s in ("done", "failed", "running", "pending")))
     todo = [r for r in items if r.would_run]
+    if any(r.state == records.RUNNING for r in todo):
+        lines.append("* running: resumes from its checkpoint unless a live job still holds "
+                     "it (python -m repro.status shows which)")
     lines += _launcher_lines(todo, a, profile)
     total = sum(r.cost for r in todo)
     if paper:

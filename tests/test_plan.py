@@ -31,12 +31,12 @@ def test_states_and_what_a_launch_would_run(tmp_path, capsys):
     line = {l.split()[0]: l for l in out.splitlines() if "__" in l}
     assert "done" in line["dynamic_rcnn__initial"] and " - " in line["dynamic_rcnn__initial"]
     assert "failed(nan)" in line["dynamic_rcnn__alwa1"] and "yes" not in line["dynamic_rcnn__alwa1"]
-    assert "running" in line["libra_rcnn__alwa2"] and "yes" not in line["libra_rcnn__alwa2"]
+    assert "running" in line["libra_rcnn__alwa2"] and "yes*" in line["libra_rcnn__alwa2"]
     assert "yes" in line["double_head_rcnn__initial"]
     assert "9 runs: 1 done, 1 failed, 1 running, 6 pending" in out
-    assert "Would run 6 runs" in out
+    assert "Would run 7 runs" in out and "* running: resumes" in out
     run_plan("table=3", f"sweeps_root={root}", "retry_failed=true")
-    assert "Would run 7 runs" in capsys.readouterr().out
+    assert "Would run 8 runs" in capsys.readouterr().out
     run_plan("table=3", f"sweeps_root={root}", "force=true")
     assert "Would run 9 runs" in capsys.readouterr().out
 
