@@ -16,23 +16,23 @@ ALWA_TABLES = {"1": 120, "2": 36, "3": 9, "4": 15, "5": 18, "6": 27}
 
 
 def compose_cell(table: str, cell, profile_overrides=()):
-    spec = load_table(table)
+    """Inside initialize_config_dir(CONF_DIR)."""
     profile = "paper" if "profile=paper" in profile_overrides else "smoke"
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=[f"table='{table}'", *profile_overrides,
-                                            *cell.overrides_for(profile), f"cell={cell.id}"])
+    return compose("config", overrides=[f"table='{table}'", *profile_overrides,
+                                        *cell.overrides_for(profile), f"cell={cell.id}"])
 
 
 @pytest.mark.parametrize("table", available_tables())
 def test_every_cell_builds_under_both_profiles(table, tmp_path):
     spec = load_table(table)
-    for cell in spec.cells():
-        for extra in ((), PAPER):
-            cfg = compose_cell(table, cell, extra)
-            mm = build_mmdet_config(cfg, tmp_path)
-            assert mm.optim_wrapper.optimizer.type == cfg.optimizer.type
-            if extra:  # the paper profile: the shipped config but for documented deltas
-                assert undocumented(cfg, mm) == [], cell.id
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cells = [(cell, extra, compose_cell(table, cell, extra))
+                 for cell in spec.cells() for extra in ((), PAPER)]
+    for cell, extra, cfg in cells:
+        mm = build_mmdet_config(cfg, tmp_path)
+        assert mm.optim_wrapper.optimizer.type == cfg.optimizer.type
+        if extra:  # the paper profile: the shipped config but for documented deltas
+            assert undocumented(cfg, mm) == [], cell.id
 
 
 @pytest.mark.parametrize("table,n", sorted(ALWA_TABLES.items()))

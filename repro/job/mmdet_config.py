@@ -8,13 +8,19 @@ why it differs from MMDetection's default.
 """
 from __future__ import annotations
 
+import copy
+import fnmatch
+import functools
 import os
 from pathlib import Path
 
 from mmengine.config import Config
 from omegaconf import DictConfig, OmegaConf
 
+from repro.balancers.kpi import CLS_KPIS
 from repro.data.synthetic import SPECS, ensure_dataset
+from repro.errors import ReproError
+from repro.job.loss_config import apply_hcral
 from repro.paths import project_path
 
 
@@ -42,6 +48,18 @@ def _dataset_root_and_classes(cfg: DictConfig) -> tuple[Path, tuple[str, ...] | 
         root = ensure_dataset(cfg.dataset.family, project_path(cfg.profile.data_root))
         return root, SPECS[cfg.dataset.family].classes
     return project_path(cfg.profile.data_root) / cfg.dataset.paper_path, None
+
+
+def apply_model_deltas(mm: Config, cfg: DictConfig) -> None:
+    """A detector entry's own changes to the shipped config of a family, e.g. the R101
+    backbone on MMDetection's R50 VOC config (it ships no R101 one)."""
+    deltas = (cfg.detector.get("model_deltas") or {}).get(cfg.dataset.family) or {}
+    for dotted, value in deltas.items():
+        *parents, leaf = dotted.split(".")
+        node = mm.model
+        for part in parents:
+            node = node[part]
+        node[leaf] = OmegaConf.to_object(value) if OmegaConf.is_config(value) else value
 
 
 def apply_dataset(mm: Config, cfg: DictConfig) -> None:
@@ -83,32 +101,88 @@ def apply_reg_loss(mm: Config, cfg: DictConfig) -> None:
         head.reg_decoded_bbox = bool(cfg.reg_loss.decoded)
 
 
+# The head groups a balancer rule can act on, and the detector entry's key that names
+# each one's (cls, reg) loss keys. The paper's Table 4 balances the anchor head only.
+BALANCE_GROUPS = {"anchor": "balance_keys", "roi": "roi_balance_keys"}
+# Balancer config keys that are settings of the glue, not parameters of the rule.
+GLUE_KEYS = ("name", "label", "groups", "roi_factor", "cls_kpi")
+
+
 def apply_balancer(mm: Config, cfg: DictConfig) -> None:
     b = cfg.balancer
-    if b.name != "static":  # a rule that changes the weights during training
-        from repro.mmdet.balanced_detector import balanced_type
-
-        mm.model.type = balanced_type(mm.model.type)
-        params = {k: v for k, v in OmegaConf.to_container(b).items() if k not in ("name", "label")}
-        mm.model.balancer = dict(type=b.name, **params)
-        mm.model.balance_keys = OmegaConf.to_container(cfg.detector.balance_keys)
+    if b.name == "static":
+        # Fixed weights, as the paper's Table 1 sets them: the head's own loss weights.
+        head = _head(mm, cfg.detector.anchor_head)
+        head.loss_cls.loss_weight = float(cfg.balancer.cls_weight)
+        head.loss_bbox.loss_weight = float(cfg.balancer.reg_weight) * head.loss_bbox.loss_weight
         return
-    # Fixed weights, as the paper's Table 1 sets them: the head's own loss weights.
-    head = _head(mm, cfg.detector.anchor_head)
-    head.loss_cls.loss_weight = float(cfg.balancer.cls_weight)
-    head.loss_bbox.loss_weight = float(cfg.balancer.reg_weight) * head.loss_bbox.loss_weight
+    # A rule that changes the weights during training: the Balanced<Detector> glue.
+    from repro.mmdet.balanced_detector import EPOCH, balanced_type
+
+    rule = {k: v for k, v in OmegaConf.to_container(b).items() if k not in GLUE_KEYS}
+    if rule.get("period") == EPOCH:
+        if "iters" in cfg.profile:
+            # An iteration-based schedule (smoke) has the 1x shape counted in
+            # iterations (apply_schedule): its epoch is iters / dataset.epochs.
+            rule["period"] = max(1, round(int(cfg.profile.iters) / int(cfg.dataset.epochs)))
+        else:  # the train dataloader's length, known once the runner has built it
+            mm.custom_hooks = [*mm.get("custom_hooks", []), dict(type="BalancerEpochHook")]
+    elif isinstance(rule.get("period"), str):
+        raise ReproError(f"balancer.period={rule['period']!r}: give a number of "
+                         f"iterations or '{EPOCH}'")
+    groups = list(b.get("groups", ["anchor"]))
+    if not groups or len(set(groups)) != len(groups) or set(groups) - set(BALANCE_GROUPS):
+        raise ReproError(f"balancer.groups={groups}: name one or both of "
+                         f"{list(BALANCE_GROUPS)} (the anchor head, the RoI head), once each")
+    mm.model.type = balanced_type(mm.model.type)
+    if "anchor" in groups:
+        mm.model.balancer = dict(type=b.name, **rule)
+        mm.model.balance_keys = OmegaConf.to_container(cfg.detector.balance_keys)
+        if b.name == "dtp":
+            if b.cls_kpi not in CLS_KPIS:
+                raise ReproError(f"balancer.cls_kpi={b.cls_kpi!r}: choose one of {CLS_KPIS}")
+            from mmdet.registry import MODELS
+
+            from repro.mmdet.head_kpi import unreadable
+
+            problem = unreadable(MODELS.get(_head(mm, cfg.detector.anchor_head).type))
+            if problem:
+                raise ReproError(f"balancer=dtp on detector {cfg.detector.name}: {problem}")
+            mm.model.balance_kpi = dict(head=cfg.detector.anchor_head, cls=b.cls_kpi)
+    if "roi" in groups:
+        keys = cfg.detector.get("roi_balance_keys")
+        if not keys:
+            raise ReproError(f"balancer.groups={groups}: detector {cfg.detector.name} has no "
+                             f"RoI head (no roi_balance_keys in its entry); use groups=[anchor]")
+        if b.name == "dtp":
+            raise ReproError("balancer=dtp reads its KPIs from the anchor head only; use "
+                             "balancer.groups=[anchor]")
+        roi_rule = dict(type=b.name, **rule)
+        if "roi_factor" in b:  # Guided Loss: the cls weight x2 in an RoI head (methods.md 2)
+            roi_rule["scale"] = float(rule["scale"]) * float(b.roi_factor)
+        mm.model.roi_balancer = roi_rule
+        mm.model.roi_balance_keys = OmegaConf.to_container(keys)
+
+
+def _detector_tuning(cfg: DictConfig) -> dict:
+    """The profile's adjustments for this detector (smoke: conf/profile/smoke.yaml)."""
+    tuning = cfg.profile.get("detector_tuning")
+    tuning = OmegaConf.to_container(tuning) if tuning else {}
+    return next((t for pattern, t in tuning.items()
+                 if fnmatch.fnmatchcase(cfg.detector.name, pattern)), {})
 
 
 def apply_optimizer(mm: Config, cfg: DictConfig) -> None:
-    opt = cfg.optimizer
+    opt, tuning = cfg.optimizer, _detector_tuning(cfg)
     lr = opt.lr * cfg.profile.get("lr_scale", {}).get(opt.type, 1.0)
+    lr *= tuning.get("lr_scale", {}).get(opt.type, 1.0)
     params = dict(type=opt.type, lr=lr, weight_decay=opt.weight_decay)
     if "momentum" in opt:
         params["momentum"] = opt.momentum
-    # Gradient clipping: the optimizer entry's if it sets one, else the detector's
-    # shipped config's (some detectors clip, e.g. Libra R-CNN).
+    # Gradient clipping: the optimizer entry's if it sets one, else the profile's for this
+    # detector, else the detector's shipped config's (some detectors clip, e.g. Libra).
     clip = OmegaConf.to_container(opt.grad_clip) if opt.grad_clip else \
-        mm.get("optim_wrapper", {}).get("clip_grad")
+        tuning.get("clip_grad") or mm.get("optim_wrapper", {}).get("clip_grad")
     mm.optim_wrapper = dict(type="OptimWrapper", optimizer=params, clip_grad=clip)
 
 
@@ -171,9 +245,14 @@ def apply_profile_scale(mm: Config, cfg: DictConfig) -> None:
 def _shrink_model(model, p: DictConfig) -> None:
     """The smoke profile's widths and sample counts, part by part of the detector."""
     bb = p.backbone
-    model.backbone.update(depth=bb.depth, base_channels=bb.base_channels,
+    depth = bb.depth
+    if model.backbone.type == "Res2Net" or model.backbone.get("dcn"):
+        # Res2Net has no 18-layer form, and ResNet's BasicBlock no deformable conv (HCRAL
+        # Table 7's R2-101-DCN, R101-DCN): the smallest bottleneck depth, at the same width.
+        depth = max(depth, 50)
+    model.backbone.update(depth=depth, base_channels=bb.base_channels,
                           frozen_stages=bb.frozen_stages, norm_eval=bb.norm_eval, init_cfg=None)
-    expansion = 1 if bb.depth in (18, 34) else 4
+    expansion = 1 if depth in (18, 34) else 4
     c = p.neck_channels
     for neck in model.neck if isinstance(model.neck, list) else [model.neck]:
         if neck.type == "FPN":
@@ -214,8 +293,14 @@ def apply_runtime(mm: Config, cfg: DictConfig, work_dir: Path) -> None:
     mm.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch="iters" not in cfg.profile,
                                        interval=int(every), save_last=True) if every else None
     mm.default_hooks.visualization = dict(type="DetVisualizationHook", draw=False)
+    from repro.launch.distributed import slurm_task
+
+    task = slurm_task()  # a multi-task SLURM job (hydra/launcher=slurm), else None
+    # Every rank records its own losses: rank 0 the run's scalars.jsonl, rank k
+    # scalars.rank<k>.jsonl beside it (its shard's losses: proof that it trained).
+    record = "scalars.jsonl" if task is None or task.rank == 0 else f"scalars.rank{task.rank}.jsonl"
     mm.custom_hooks = [*mm.get("custom_hooks", []),
-                       dict(type="RunRecordHook", path=str(work_dir.parent / "scalars.jsonl")),
+                       dict(type="RunRecordHook", path=str(work_dir.parent / record)),
                        dict(type="WeightsOnlyCheckpointHook")]
     mm.visualizer.vis_backends = [dict(type="LocalVisBackend")]
     mm.env_cfg.cudnn_benchmark = False
@@ -224,7 +309,18 @@ def apply_runtime(mm: Config, cfg: DictConfig, work_dir: Path) -> None:
     # when a job runs on fewer processes than the profile names.
     p = cfg.profile
     mm.auto_scale_lr = dict(enable=True, base_batch_size=max(p.gpus, 1) * p.images_per_gpu)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if task is not None:
+        # One task per GPU, set up from SLURM's environment (repro/launch/distributed.py
+        # joins the group first, with a rendezvous port derived from the job id); on CPU
+        # gloo, and DDP without device ids (mmengine's default passes LOCAL_RANK as one).
+        mm.launcher = "slurm"
+        cuda = cfg.profile.get("device") == "cuda"
+        mm.env_cfg.dist_cfg = dict(backend="nccl" if cuda else "gloo", port=task.port)
+        if not cuda:
+            mm.model_wrapper_cfg = dict(type="MMDistributedDataParallel", device_ids=None,
+                                        broadcast_buffers=False, find_unused_parameters=False)
+        return
+    world = int(os.environ.get("WORLD_SIZE", "1"))  # torchrun on one machine
     mm.launcher = "pytorch" if world > 1 else "none"
 
 
@@ -242,6 +338,17 @@ def shipped_config_path(name: str) -> Path:
     return Path(get_installed_path(package)) / ".mim" / "configs" / rel
 
 
+@functools.lru_cache(maxsize=None)
+def _parsed(path: Path) -> dict:
+    return Config.fromfile(path).to_dict()
+
+
+def _shipped_dict(path: Path) -> dict:
+    """A shipped config as a plain dict: parsed once per process (80% of a build), then
+    copied, so composing every cell of a table stays fast."""
+    return copy.deepcopy(_parsed(path))
+
+
 def build_mmdet_config(cfg: DictConfig, run_dir: Path) -> Config:
     """The full MMDetection config of one cell, ready for mmengine's Runner."""
     family = cfg.dataset.family
@@ -250,16 +357,18 @@ def build_mmdet_config(cfg: DictConfig, run_dir: Path) -> Config:
     # format_python_code=False: yapf-formatting the config text costs ~0.3 s a call and
     # mmengine does it several times per run. (Config.fromfile drops the flag for
     # non-lazy configs in mmengine 0.10.7, hence the rebuild.)
-    mm = Config(Config.fromfile(path).to_dict(), filename=str(path), format_python_code=False)
+    mm = Config(_shipped_dict(path), filename=str(path), format_python_code=False)
     if not shipped:
         # MMDetection ships this detector for COCO only: its VOC variant is the COCO
         # model with MMDetection's own dataset config for the family (methods.md 5).
-        data = Config.fromfile(shipped_config_path(DATASET_CONFIGS[family])).to_dict()
+        data = _shipped_dict(shipped_config_path(DATASET_CONFIGS[family]))
         for key in ("train_dataloader", "val_dataloader", "test_dataloader",
                     "val_evaluator", "test_evaluator"):
             mm[key] = data[key]
+    apply_model_deltas(mm, cfg)
     apply_dataset(mm, cfg)
     apply_reg_loss(mm, cfg)
+    apply_hcral(mm, cfg, run_dir)  # HCRAL: heads, EATSS, cls_loss, test-dev (issue 7)
     apply_balancer(mm, cfg)
     apply_optimizer(mm, cfg)
     apply_schedule(mm, cfg)
