@@ -78,7 +78,8 @@ NO_TORCH = """
 import sys
 import repro.report.build, repro.report.claim_kinds, repro.report.claims, repro.report.collect
 import repro.report.curves, repro.report.evidence, repro.report.figures, repro.report.latex
-import repro.report.selectors, repro.report.table
+import repro.report.selectors, repro.report.table, repro.report.markdown
+import repro.report.table_figures
 from repro.report.__main__ import main as report
 from repro.status import main as status
 root = sys.argv[1]
@@ -98,3 +99,17 @@ def test_report_and_status_never_import_torch_or_mmdet(tmp_path):
     assert f"{tmp_path}/results/smoke/table1.tex" in printed
     assert f"{tmp_path}/results/smoke/figures/table1_weight_grid.png" in printed
     assert printed[-1].startswith("240 runs")
+
+
+def test_report_show_prints_the_table(tmp_path):
+    _some_records(tmp_path)
+    r = _run("repro.report", "table=1", "show=true", f"sweeps_root={tmp_path}",
+             f"results_root={tmp_path / 'results'}")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "ALWA Table 1 (table1), smoke profile" in lines
+    row = next(l for l in lines if l.startswith("(1.00,1.00)"))
+    assert row.split()[1:4] == ["60.00", "(paper", "74.34)"]
+    bad = _run("repro.report", "table=1", "show=maybe", f"sweeps_root={tmp_path}",
+               f"results_root={tmp_path / 'results'}")
+    assert bad.returncode == 2 and "show='maybe': use show=true or show=false" in bad.stderr

@@ -55,3 +55,142 @@ def test_report_draws_the_weight_grid_and_the_balanced_runs(tmp_path):
             assert p.read_bytes()[:5] == b"%PDF-"
     assert {p.name for p in paths} >= {"table1.md", "table1.csv", "table1.tex",
                                        "table1_claims.csv"}
+
+
+def _table4_like():
+    from repro.table.spec import TableSpec
+
+    return TableSpec.from_mapping("b", {
+        "id": "tb", "paper": "ALWA", "number": 4, "row_header": "Approach",
+        "columns": [{"id": "ret", "label": "RetinaNet", "group": "one-stage"},
+                    {"id": "frc", "label": "Faster R-CNN", "group": "two-stage"}],
+        "rows": [{"id": "base", "label": "Baseline", "baseline": True, "paper": [75.17, 74.34]},
+                 {"id": "dwa", "label": "DWA", "paper": [72.47, "overflow"]},
+                 {"id": "alwa1", "label": "ALWA_1", "paper": [75.99, 75.76]}],
+        "figures": [{"kind": "bars", "x": "columns", "value": "delta"}]})
+
+
+def _record_in(root, spec, cell, seed, state, value=None, reason=None):
+    from repro import records
+
+    d = root / "smoke" / spec.id / cell / f"seed{seed}"
+    records.write_json(d / "status.json", {"state": state, "reason": reason, "seconds": 1.0})
+    if value is not None:
+        records.write_json(d / "metrics.json", {"metric": "mAP", "value": value})
+
+
+def _drawn(monkeypatch):
+    """The figures as drawn, kept open instead of saved."""
+    from repro.report import table_figures
+
+    kept = []
+    monkeypatch.setattr(table_figures, "save_figure", lambda fig, out, stem: kept.append(
+        (stem, fig)) or [out / f"{stem}.png"])
+    return kept
+
+
+def test_bars_show_each_balancers_gain_and_mark_diverged_cells(tmp_path, monkeypatch):
+    from repro.report.collect import collect
+    from repro.report.table import cell_table
+    from repro.report.table_figures import draw_table_figures
+
+    spec = _table4_like()
+    for seed, (b, a) in enumerate([(50.0, 51.0), (50.4, 51.8)]):
+        _record_in(tmp_path, spec, "base__ret", seed, "done", b)
+        _record_in(tmp_path, spec, "alwa1__ret", seed, "done", a)
+    _record_in(tmp_path, spec, "dwa__ret", 0, "done", 49.0)
+    _record_in(tmp_path, spec, "dwa__frc", 0, "failed", reason="overflow")
+    kept = _drawn(monkeypatch)
+    cells = cell_table(spec, collect(spec, profile="smoke", sweeps_root=tmp_path))
+    draw_table_figures(spec, cells, "smoke", tmp_path / "fig", metric="mAP")
+    (stem, fig), = kept
+    assert stem == "tb_bars"
+    paper, ours = fig.axes
+    # bars in order: per detector (RetinaNet, Faster R-CNN), DWA then ALWA_1
+    assert [round(p.get_height(), 2) for p in paper.patches][:2] == [-2.70, 0.82]
+    assert round(paper.patches[3].get_height(), 2) == 1.42
+    hatched = [p for p in paper.patches if p.get_hatch()]
+    assert len(hatched) == 1 and "overflow" in [t.get_text() for t in paper.texts]
+    # ours: DWA 49.0 - 50.2, ALWA_1 51.4 - 50.2; the Faster R-CNN column is not run yet
+    assert [round(p.get_height(), 2) for p in ours.patches[:2]] == [-1.2, 1.2]
+    assert {"overflow", "missing"} <= {t.get_text() for t in ours.texts}
+    assert ours.get_ylabel() == "Δ mAP to the reference (points)"
+    assert "reproduced (smoke profile)" in ours.get_title()
+    assert [t.get_text() for t in paper.get_xticklabels()] == ["RetinaNet\n(one-stage)",
+                                                               "Faster R-CNN\n(two-stage)"]
+    # the error bar of a difference: both cells' seed std in quadrature (ALWA_1 on
+    # RetinaNet: std 0.566 over 51.0, 51.8 and 0.283 over 50.0, 50.4); DWA has one seed,
+    # so its bar carries the reference's spread alone
+    from matplotlib.container import ErrorbarContainer
+
+    segments = [seg for c in ours.containers if isinstance(c, ErrorbarContainer)
+                for cols in c.lines[2] for seg in cols.get_segments()]
+    half = [(b[1] - a[1]) / 2 for a, b in segments]
+    assert half == pytest.approx([0.08 ** 0.5, (0.32 + 0.08) ** 0.5])
+
+
+def test_lines_over_an_ablated_parameter(tmp_path, monkeypatch):
+    from repro.report.collect import collect
+    from repro.report.table import cell_table
+    from repro.report.table_figures import draw_table_figures
+    from repro.table.spec import TableSpec
+
+    spec = TableSpec.from_mapping("a", {
+        "id": "ta", "paper": "ALWA", "number": 6,
+        "columns": [{"id": "l1", "label": "L1"}, {"id": "ciou", "label": "CIoU"}],
+        "rows": [{"id": f"C{c}", "group": "C", "set": {"balancer.interval": c},
+                  "paper": [75.0 + i / 10, 75.5]} for i, c in enumerate((20, 100, 500))],
+        "figures": [{"kind": "lines", "rows": {"group": "C"}, "x": "balancer.interval",
+                     "xlabel": "C", "xscale": "log"}]})
+    for seed, v in enumerate((40.0, 42.0)):
+        _record_in(tmp_path, spec, "C20__l1", seed, "done", v)
+    _record_in(tmp_path, spec, "C100__l1", 0, "done", 43.0)
+    _record_in(tmp_path, spec, "C500__l1", 0, "failed", reason="nan")
+    kept = _drawn(monkeypatch)
+    cells = cell_table(spec, collect(spec, profile="smoke", sweeps_root=tmp_path))
+    draw_table_figures(spec, cells, "smoke", tmp_path / "fig", metric="mAP")
+    (stem, fig), = kept
+    assert stem == "ta_lines_interval"
+    paper, ours = fig.axes
+    assert list(paper.lines[0].get_xdata()) == [20, 100, 500]
+    assert list(paper.lines[0].get_ydata()) == pytest.approx([75.0, 75.1, 75.2])
+    l1 = ours.containers[0]  # errorbar: the line, its caps and bars
+    assert list(l1.lines[0].get_ydata())[:2] == [41.0, 43.0]
+    assert "nan" in [t.get_text() for t in ours.texts]
+    assert paper.get_xscale() == "log" and paper.get_xlabel() == "C"
+
+
+@pytest.mark.parametrize("entry, needle", [
+    ({"kind": "pie"}, "kind one of bars, lines"),
+    ({"kind": "bars", "x": "diagonal"}, "x is 'columns' or 'rows'"),
+    ({"kind": "bars", "colour": "red"}, "unknown ['colour']"),
+    ({"kind": "lines", "x": "balancer.name"}, "numeric override"),
+    ({"kind": "bars", "rows": {"ids": ["nope"]}}, "match no row"),
+])
+def test_bad_figure_entries_are_refused_by_name(tmp_path, entry, needle):
+    import dataclasses
+
+    from repro.errors import ReproError
+
+    spec = dataclasses.replace(_table4_like(), figures=(entry,))
+    with pytest.raises(ReproError, match="b.yaml, figure 1") as e:
+        build_report(spec, profile="smoke", sweeps_root=tmp_path, results_root=tmp_path / "r")
+    assert needle in str(e.value)
+    assert not (tmp_path / "r").exists()  # refused before anything is written
+
+
+def test_every_alwa_tables_figures_are_drawn(tmp_path):
+    spec_names = "23456"
+    from repro.table.spec import load_table
+
+    for name in spec_names:
+        spec = load_table(name)
+        paths = build_report(spec, profile="smoke", sweeps_root=tmp_path,
+                             results_root=tmp_path / "results")
+        pngs = [p.name for p in paths if p.suffix == ".png"]
+        assert pngs, name
+        for p in paths:
+            assert p.is_file() and p.stat().st_size > 0
+    figures = sorted(p.name for p in (tmp_path / "results" / "smoke" / "figures").glob("*.png"))
+    assert figures == ["table2_bars.png", "table3_bars.png", "table4_bars.png", "table5_bars.png",
+                       "table6_lines_interval.png", "table6_lines_lambda0.png"]

@@ -13,7 +13,7 @@ from repro.paths import project_path
 from repro.table.spec import TableSpec, available_tables, load_table
 
 DEFAULTS = {"table": "all", "profile": "smoke", "sweeps_root": "sweeps",
-            "results_root": "results"}
+            "results_root": "results", "show": "false"}
 
 
 def parse(argv: list[str], command: str, defaults: dict) -> dict:
@@ -31,6 +31,14 @@ def tables(value: str) -> list[TableSpec]:
     """table=all, or one name; an unknown name lists the tables (load_table)."""
     names = available_tables() if value == "all" else [value]
     return [load_table(n) for n in names]
+
+
+def flag(value: str, key: str) -> bool:
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no", ""):
+        return False
+    raise ReproError(f"{key}={value!r}: use {key}=true or {key}=false")
 
 
 def profile_dir(sweeps_root: str, profile: str) -> Path:

@@ -6,6 +6,10 @@ quantity (repro/report/evidence.py); a difference within one SE counts as no dif
 so a claim that needs it does not hold. Too few cells with numbers (fewer than
 `min_done`, default half, of the cells a claim covers; for the "every" kinds, any cell)
 gives "not enough data". A diverged cell (nan, overflow) is worse than any number.
+
+A chosen cell is compared with its reference (repro/report/selectors.py): its group's
+baseline row (ALWA Tables 1, 2, 4), its row's baseline column (Tables 3, 5), or the
+rows a claim names as `baseline:`.
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import math
 
 from repro.errors import ReproError
 from repro.report.evidence import Estimate, Source, mean_of, quadrature
-from repro.report.selectors import baseline_rows, select_columns, select_rows
+from repro.report.selectors import (Pair, baseline_rows, pair_name, reference_pairs,
+                                    select_columns, select_rows)
 from repro.table.spec import TableSpec
 
 HOLDS, FAILS, NO_DATA = "holds", "does not hold", "not enough data"
@@ -23,9 +28,9 @@ def _enough(have: int, need: int, p: dict) -> bool:
     return have >= max(1, math.ceil(float(p.get("min_done", 0.5)) * need))
 
 
-def _compare(src: Source, a: str, b: str, col: str):
-    """(a better than b by > 1 SE?, the difference): 'win' | 'no' | 'missing'."""
-    x, y = src.get(a, col), src.get(b, col)
+def _compare(src: Source, a: tuple, b: tuple):
+    """(cell a better than cell b by > 1 SE?, the difference): 'win' | 'no' | 'missing'."""
+    x, y = src.get(*a), src.get(*b)
     if x is None or y is None:
         return "missing", None
     if isinstance(x, str):
@@ -36,71 +41,123 @@ def _compare(src: Source, a: str, b: str, col: str):
     return ("win" if d.beyond() else "no"), d
 
 
-def _every(src: Source, pairs: list[tuple[str, str, str]]):
-    """Every (row, reference, column) comparison a win; else the worst one, or what is missing."""
-    found = [(*_compare(src, a, b, c), f"{a} vs {b} in {c}") for a, b, c in pairs]
+def _outcomes(src: Source, pairs: list[Pair]) -> list[tuple]:
+    return [(*_compare(src, a, b), pair_name((a, b))) for a, b in pairs]
+
+
+def _worst(found: list[tuple], lowest: bool = True) -> str:
+    """The comparison furthest from a win (lowest Δ), or nearest to one (highest)."""
+    key = (lambda f: -math.inf if isinstance(f[1], str) else f[1].value)
+    pick = min(found, key=key) if lowest else max(found, key=key)
+    return f"{pick[2]}: " + (pick[1] if isinstance(pick[1], str) else f"Δ {pick[1].text()}")
+
+
+def _every(src: Source, pairs: list[Pair]):
+    """Every (cell, reference) comparison a win; else the worst one, or what is missing."""
+    found = _outcomes(src, pairs)
     losses = [f for f in found if f[0] == "no"]
     have = sum(f[0] != "missing" for f in found)
     if losses:
-        worst = min(losses, key=lambda f: -math.inf if isinstance(f[1], str) else f[1].value)
-        what = worst[1] if isinstance(worst[1], str) else f"Δ {worst[1].text()}"
         return FAILS, (f"{len(losses)} of {have} comparisons not better by > 1 SE; "
-                       f"worst {worst[2]}: {what}")
+                       f"worst {_worst(losses)}")
     if have < len(found):
         return NO_DATA, f"{have}/{len(found)} comparisons have numbers (all better so far)"
     diffs = [f for f in found if isinstance(f[1], Estimate)]
-    least = min(diffs, key=lambda f: f[1].value) if diffs else None
-    tail = f"; smallest {least[2]}: Δ {least[1].text()}" if least else ""
+    tail = f"; smallest {_worst(diffs)}" if diffs else ""
     return HOLDS, f"all {len(found)} comparisons better by > 1 SE{tail}"
 
 
-def _mean_gain(spec: TableSpec, src: Source, p: dict, where: str, threshold: float):
+def _mean_gain(spec: TableSpec, src: Source, p: dict, where: str):
+    """The mean difference of the chosen cells to their references, as an Estimate.
+
+    Cells sharing a reference are averaged first and the reference subtracted once, so
+    a reference's error is counted once (ALWA Table 2: ALWA_1 and ALWA_2 against one
+    plain row per detector x backbone x loss); then the mean over the references.
+    """
     rows = select_rows(spec, p.get("rows"), where)
     cols = select_columns(spec, p.get("columns"), where)
-    base = baseline_rows(spec, p.get("baseline"), where)[0]
-    per_col, have, diverged = [], 0, 0
-    for c in cols:
-        vals = [src.get(r.id, c.id) for r in rows]
-        nums = [v for v in vals if isinstance(v, Estimate)]
-        diverged += sum(isinstance(v, str) for v in vals)
-        b = src.get(base.id, c.id)
-        if isinstance(b, Estimate) and nums:
+    pairs = reference_pairs(spec, rows, cols, p.get("baseline"), where)
+    by_ref: dict = {}
+    have = diverged = 0
+    for a, b in pairs:
+        v = src.get(*a)
+        diverged += isinstance(v, str)
+        by_ref.setdefault(b, []).append(v)
+    per_ref = []
+    for b, vals in by_ref.items():
+        nums, ref = [v for v in vals if isinstance(v, Estimate)], src.get(*b)
+        if isinstance(ref, Estimate) and nums:
             have += len(nums)
-            per_col.append(mean_of(nums) - b)
-    need = len(rows) * len(cols)
+            per_ref.append(mean_of(nums) - ref)
+    need = len(pairs)
     if diverged:
-        return FAILS, f"{diverged} of the {need} cells diverged (nan/overflow)"
+        return None, f"{diverged} of the {need} cells diverged (nan/overflow)"
     if not _enough(have, need, p):
-        return NO_DATA, f"{have}/{need} cells have a number and a baseline"
-    gain = mean_of(per_col)
-    verdict = HOLDS if gain.beyond(threshold) else FAILS
-    bar = f" (needs > {threshold:+.2f} by 1 SE)" if threshold else ""
-    return verdict, (f"mean Δ to {base.label} {gain.text()}{bar} over {have}/{need} cells "
-                     f"({len(rows)} rows × {len(cols)} columns)")
+        return None, f"{have}/{need} cells have a number and a reference"
+    refs = {b for _, b in pairs}
+    ref_rows, ref_cols = {r for r, _ in refs}, {c for _, c in refs}
+    same_column = all(a[1] == b[1] for a, b in pairs)
+    if same_column and len(ref_rows) == 1:
+        to = spec_row_label(spec, next(iter(ref_rows)))
+    elif same_column:
+        to = f"the baseline row of each group ({len(ref_rows)} groups)"
+    elif len(ref_cols) == 1:
+        to = f"the {spec_column_label(spec, next(iter(ref_cols)))} column"
+    else:
+        to = f"each cell's reference ({len(refs)} reference cells)"
+    return mean_of(per_ref), (f"mean Δ to {to} " "{gain}" f" over {have}/{need} cells "
+                              f"({len(rows)} rows × {len(cols)} columns)")
+
+
+def spec_row_label(spec: TableSpec, row_id: str) -> str:
+    return next(r.label for r in spec.rows if r.id == row_id)
+
+
+def spec_column_label(spec: TableSpec, column_id: str) -> str:
+    return next(c.label for c in spec.columns if c.id == column_id)
 
 
 def rows_beat_baseline(spec, src, p, where):
-    """The chosen rows beat the baseline row: on average (how: mean) or in every cell."""
+    """The chosen rows beat their references: on average (how: mean) or in every cell."""
     how = p.get("how", "mean")
     if how not in ("mean", "every"):
         raise ReproError(f"{where}: how is 'mean' or 'every', got {how!r}")
     if how == "every":
         return improves_every_baseline(spec, src, p, where)
-    return _mean_gain(spec, src, p, where, 0.0)
+    gain, numbers = _mean_gain(spec, src, p, where)
+    if gain is None:
+        return (FAILS if "diverged" in numbers else NO_DATA), numbers
+    return (HOLDS if gain.beyond() else FAILS), numbers.replace("{gain}", gain.text())
 
 
 def mean_gain_at_least(spec, src, p, where):
-    """"+1% mAP on average": the mean Δ to the baseline exceeds `at_least` points."""
-    return _mean_gain(spec, src, p, where, float(p["at_least"]))
+    """"+1% mAP on average" as a floor: the mean Δ to the references exceeds `at_least`."""
+    gain, numbers = _mean_gain(spec, src, p, where)
+    if gain is None:
+        return (FAILS if "diverged" in numbers else NO_DATA), numbers
+    bar = float(p["at_least"])
+    return (HOLDS if gain.beyond(bar) else FAILS), numbers.replace(
+        "{gain}", f"{gain.text()} (needs > {bar:+.2f} by 1 SE)")
+
+
+def mean_gain_about(spec, src, p, where):
+    """"About +1 mAP on average": the mean Δ lies within `tolerance` of `about`, by more
+    than one SE (|gain - about| + SE < tolerance)."""
+    gain, numbers = _mean_gain(spec, src, p, where)
+    if gain is None:
+        return (FAILS if "diverged" in numbers else NO_DATA), numbers
+    about, tol = float(p["about"]), float(p["tolerance"])
+    inside = Estimate(tol - abs(gain.value - about), gain.se).beyond()
+    return (HOLDS if inside else FAILS), numbers.replace(
+        "{gain}", f"{gain.text()} (needs {about:+.2f} ± {tol:.2f}, by 1 SE)")
 
 
 def improves_every_baseline(spec, src, p, where):
-    """Each chosen row beats each reference row in each chosen column."""
+    """Each chosen cell beats its reference: its group's baseline row, or its row's
+    baseline column (ALWA Tables 2, 3, 5), or the `baseline:` rows, in each column."""
     rows = select_rows(spec, p.get("rows"), where)
-    refs = baseline_rows(spec, p.get("baseline"), where)
     cols = select_columns(spec, p.get("columns"), where)
-    pairs = [(r.id, b.id, c.id) for c in cols for r in rows for b in refs if r.id != b.id]
-    return _every(src, pairs)
+    return _every(src, reference_pairs(spec, rows, cols, p.get("baseline"), where))
 
 
 def best_in_every_column(spec, src, p, where):
@@ -112,8 +169,63 @@ def best_in_every_column(spec, src, p, where):
     for c in select_columns(spec, p.get("columns"), where):
         nums = [r for r in rows if isinstance(src.get(r.id, c.id), Estimate)]
         best = max(nums, key=lambda r: src.get(r.id, c.id).value) if nums else rows[0]
-        pairs += [(best.id, o.id, c.id) for o in others]
+        pairs += [((best.id, c.id), (o.id, c.id)) for o in others]
     return _every(src, pairs)
+
+
+def helps_only(spec, src, p, where):
+    """The chosen rows beat their references in `columns` and not in `not_columns` (ALWA
+    Table 4: "DTP only works for" the two-stage detectors). "Not better" is the house
+    rule's: not better by more than one SE."""
+    rows = select_rows(spec, p["rows"], where)
+    sets = [select_columns(spec, p.get(k), where) for k in ("columns", "not_columns")]
+    helps, not_in = (_outcomes(src, reference_pairs(spec, rows, s, p.get("baseline"), where))
+                     for s in sets)
+    wrong = [f for f in helps if f[0] == "no"] + [f for f in not_in if f[0] == "win"]
+    names = [", ".join(sorted({c.group or c.id for c in s})) for s in sets]
+    have_h = [f for f in helps if f[0] != "missing"]
+    have_n = [f for f in not_in if f[0] != "missing"]
+    numbers = (f"better by > 1 SE in {sum(f[0] == 'win' for f in helps)}/{len(have_h)} "
+               f"{names[0]} comparisons" + (f" (least {_worst(have_h)})" if have_h else "")
+               + f", in {sum(f[0] == 'win' for f in not_in)}/{len(have_n)} {names[1]}"
+               + (f" (most {_worst(have_n, lowest=False)})" if have_n else ""))
+    if wrong:
+        return FAILS, numbers
+    if len(have_h) < len(helps) or len(have_n) < len(not_in):
+        return NO_DATA, numbers + f"; {len(helps) + len(not_in) - len(have_h) - len(have_n)} " \
+                                  f"comparisons without numbers"
+    return HOLDS, numbers
+
+
+def rows_beat_rows(spec, src, p, where):
+    """The mean of the chosen rows beats the mean of the `than` rows (ALWA Table 6:
+    lambda0 <= 1 against lambda0 > 1), per column; `how: mean` (default) over the
+    columns' differences, `how: every` in each column."""
+    how = p.get("how", "mean")
+    if how not in ("mean", "every"):
+        raise ReproError(f"{where}: how is 'mean' or 'every', got {how!r}")
+    a_rows, b_rows = (select_rows(spec, p[k], where) for k in ("rows", "than"))
+    cols = select_columns(spec, p.get("columns"), where)
+    per_col, have = [], 0
+    for c in cols:
+        a, b = ([src.get(r.id, c.id) for r in rs] for rs in (a_rows, b_rows))
+        if any(isinstance(v, str) for v in a):
+            return FAILS, f"a chosen row diverged in {c.id}"
+        a, b = ([v for v in vs if isinstance(v, Estimate)] for vs in (a, b))
+        if a and b:
+            have += len(a) + len(b)
+            per_col.append((c.id, mean_of(a) - mean_of(b)))
+    need = (len(a_rows) + len(b_rows)) * len(cols)
+    if not per_col or not _enough(have, need, p):
+        return NO_DATA, f"{have}/{need} cells have a number"
+    cells = f"over {have}/{need} cells ({len(a_rows)} vs {len(b_rows)} rows)"
+    if how == "every":
+        least = min(per_col, key=lambda x: x[1].value)
+        ok = all(d.beyond() for _, d in per_col) and len(per_col) == len(cols)
+        return (HOLDS if ok else FAILS), (f"mean difference per column, smallest in "
+                                          f"{least[0]}: {least[1].text()}, {cells}")
+    diff = mean_of([d for _, d in per_col])
+    return (HOLDS if diff.beyond() else FAILS), f"mean difference {diff.text()} {cells}"
 
 
 def insensitive_to(spec, src, p, where):
@@ -192,9 +304,12 @@ def less_sensitive(spec, src, p, where):
 KINDS = {
     "rows_beat_baseline": (rows_beat_baseline, (), ("rows", "columns", "baseline", "how")),
     "mean_gain_at_least": (mean_gain_at_least, ("at_least",), ("rows", "columns", "baseline")),
+    "mean_gain_about": (mean_gain_about, ("about", "tolerance"), ("rows", "columns", "baseline")),
     "improves_every_baseline": (improves_every_baseline, (), ("rows", "columns", "baseline")),
     "best_in_every_column": (best_in_every_column, ("rows",), ("columns", "among")),
     "insensitive_to": (insensitive_to, ("rows", "tolerance"), ("columns",)),
     "less_sensitive": (less_sensitive, ("columns", "than"),
                        ("rows", "baseline", "statistic")),
+    "helps_only": (helps_only, ("rows", "columns", "not_columns"), ("baseline",)),
+    "rows_beat_rows": (rows_beat_rows, ("rows", "than"), ("columns", "how")),
 }

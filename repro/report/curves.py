@@ -91,14 +91,22 @@ def _plot_losses(ax, it, rows, cls_key, reg_key, unweighted: bool):
 
 
 def _plot_windows(axes, rows, cls_key, reg_key, interval: int):
+    drawn = False
     for key, colour in ((cls_key, "tab:red"), (reg_key, "tab:blue")):
         stats = window_stats(_series(rows, key), interval)
         ends = [s[0] for s in stats]
+        drawn = drawn or bool(stats)
         axes[0].plot(ends, [s[1] for s in stats], "o-", color=colour, ms=3, label=key)
         axes[1].plot(ends, [s[2] for s in stats], "o-", color=colour, ms=3, label=key)
     for ax, what in zip(axes, ("mean", "sample std")):
         ax.set(xlabel="iteration (end of window)", ylabel=f"window {what} of weighted loss",
                title=f"{what} over windows of C={interval} (Fig. 3)")
+        if not drawn:  # a short run (a smoke test): say so rather than draw empty axes
+            ax.text(0.5, 0.5, f"no complete window of C={interval} iterations\n"
+                    f"({len(rows)} iterations logged)", transform=ax.transAxes,
+                    ha="center", va="center", color="0.35")
+            ax.set_xticks([])
+            ax.set_yticks([])
 
 
 def balancer_figure(run_dir: Path, out_dir: Path, name: str, heading: str) -> list[Path]:
@@ -117,13 +125,17 @@ def balancer_figure(run_dir: Path, out_dir: Path, name: str, heading: str) -> li
     _plot_losses(axes[0][0], it, rows, cls_key, reg_key,
                  unweighted=balancer.get("name") != "uncertainty")
     ax = axes[0][1]
-    ax.plot(it, _series(rows, WEIGHT_KEYS[0]), color="tab:red", label="w_cls")
-    ax.plot(it, _series(rows, WEIGHT_KEYS[1]), color="tab:blue", label="w_reg")
-    ax.set(xlabel="iteration", ylabel="loss weight", title="applied weights")
+    alwa = balancer.get("name") == "alwa"  # ALWA's alpha is the classification weight
+    ax.plot(it, _series(rows, WEIGHT_KEYS[0]), color="tab:red",
+            label="w_cls (alpha)" if alwa else "w_cls")
+    ax.plot(it, _series(rows, WEIGHT_KEYS[1]), color="tab:blue", ls="--", label="w_reg")
+    ax.set(xlabel="iteration", ylabel="loss weight",
+           title="applied weights: alpha over training" if alwa else "applied weights")
     if interval:
         _plot_windows(axes[1], rows, cls_key, reg_key, int(interval))
     for a in axes.flat:
-        a.legend(fontsize=8)
+        if any(len(line.get_xdata()) for line in a.get_lines()):
+            a.legend(fontsize=8)
         a.grid(alpha=0.3)
     label = balancer.get("label") or balancer.get("name") or "balancer"
     fig.suptitle(f"{heading}: {label}" + (f" (C={interval})" if interval else ""))

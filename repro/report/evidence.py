@@ -6,7 +6,8 @@ table's cells that have several; when no cell has two seeds the error is unknown
 (`se=None`) and verdicts fall back on signs, which the claim's text then says. The
 paper's numbers are taken as exact (se 0): the paper prints no spread. Where the paper
 prints deltas (ALWA Table 1) they are turned back into absolute values against its
-baseline row, so every claim kind compares absolute cells of one source.
+baseline row (of the row's group), so every claim kind compares absolute cells of one
+source.
 
 Sums and differences of independent cells add their errors in quadrature. A cell whose
 training diverged or overflowed (ALWA Table 4's "nan", "overflow") is an outcome, not a
@@ -73,14 +74,14 @@ class Source:
 
 def paper_source(spec: TableSpec) -> Source:
     cells = {}
-    base = spec.baseline_row if spec.paper_values == "deltas" else None
+    deltas = spec.paper_values == "deltas"
     for cell in spec.cells():
         value = cell.paper_value
         if isinstance(value, str):
             cells[(cell.row.id, cell.column.id)] = value
             continue
-        if base is not None and not cell.row.baseline:
-            offset = base.paper[spec.columns.index(cell.column)]
+        if deltas and cell.reference is not None:
+            offset = cell.reference.paper_value  # the group's baseline row, absolute
             if isinstance(offset, str):
                 continue  # a delta to a diverged baseline has no absolute value
             value += offset

@@ -1,23 +1,28 @@
 """The regenerated table as a LaTeX tabular a paper can `\\input`: the markdown's layout.
 
-Same rows, columns and cell text as results/<profile>/<table>.md (repro/report/table.py):
-reproduced [± std (n)] (paper value), deltas where the paper prints deltas, and words
-for cells without a number. Only plain LaTeX (\\hline, \\multicolumn), so the including
-document needs no package; wide tables can be wrapped in \\resizebox there.
+Same rows, columns, row groups and cell text as results/<profile>/<table>.md
+(repro/report/table.py), with the table's note as a comment and as full-width rows under
+the body (where a caption's note would go). Only plain LaTeX (\\hline, \\multicolumn),
+so the including document needs no package; wide tables can be wrapped in \\resizebox
+there. pdflatex is not part of the environment: tests/test_report_render.py checks the
+body's structure (balanced braces, cells per row, escaped characters) and compiles it
+only where pdflatex exists.
 """
 from __future__ import annotations
 
 import re
+import textwrap
 
 import pandas as pd
 
-from repro.report.table import cell_text
+from repro.report import table
 from repro.table.spec import TableSpec
 
 _SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
              "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
              "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
-             "±": r"$\pm$", "—": "---", "Δ": r"$\Delta$"}
+             "±": r"$\pm$", "—": "---", "Δ": r"$\Delta$", "−": "$-$", "λ": r"$\lambda$",
+             "α": r"$\alpha$", "×": r"$\times$", "≤": r"$\leq$", "≥": r"$\geq$"}
 # A signed number in math mode, so that -0.49 gets a minus sign, not a hyphen.
 _SIGNED = re.compile(r"(?<![\w.])([+-]\d+(?:\.\d+)?)")
 
@@ -40,21 +45,39 @@ def _group_row(spec: TableSpec) -> str | None:
     return " & ".join(["", *parts]) + r" \\"
 
 
+def _note_rows(text: str, n_columns: int, width: int = 90) -> list[str]:
+    """The note as full-width rows under the table: plain LR-mode cells, wrapped by hand,
+    so the body still needs no package and still fits in a \\resizebox."""
+    return [rf"\multicolumn{{{n_columns}}}{{l}}{{\footnotesize {escape(line)}}} \\"
+            for line in textwrap.wrap(f"Note: {text}", width)]
+
+
 def render_latex(spec: TableSpec, cells: pd.DataFrame, profile: str) -> str:
-    lines = [f"% {spec.paper} Table {spec.number}, reproduced ({profile} profile). Each cell: "
-             f"reproduced [+- std (n seeds)] (paper value).",
-             r"% Written by python -m repro.report; \input{} it inside a table environment.",
-             r"\begin{tabular}{l" + "c" * len(spec.columns) + "}", r"\hline"]
+    from repro.report.markdown import body_rows
+
+    n = len(spec.columns) + 1
+    legend = " ".join(table.legend(spec))
+    lines = [f"% {spec.paper} Table {spec.number}, reproduced ({profile} profile). {legend}",
+             r"% Written by python -m repro.report; \input{} it inside a table environment."]
+    if spec.note:
+        lines += [f"% Note: {line}" for line in textwrap.wrap(spec.note, 86)]
+    lines += [r"\begin{tabular}{l" + "c" * len(spec.columns) + "}", r"\hline"]
     group_row = _group_row(spec)
     if group_row:
         lines.append(group_row)
     lines.append(" & ".join(escape(x) for x in [spec.row_header, *(c.label for c in spec.columns)])
                  + r" \\")
     lines.append(r"\hline")
-    by_row = {r: [] for r in cells.row.unique()}
-    for rec in cells.to_dict("records"):
-        by_row[rec["row"]].append(escape(cell_text(rec)))
-    for row in spec.rows:
-        lines.append(" & ".join([escape(row.label), *by_row.get(row.id, [])]) + r" \\")
-    lines += [r"\hline", r"\end{tabular}"]
+    for label, texts in body_rows(spec, cells):
+        if label is None:  # a row group starts (ALWA Table 2: detector x backbone)
+            if lines[-1] != r"\hline":
+                lines.append(r"\hline")
+        elif not texts:  # its name, where no baseline row heads it (Table 6: lambda0, C)
+            lines.append(rf"\multicolumn{{{n}}}{{l}}{{\textit{{{escape(label)}}}}} \\")
+        else:
+            lines.append(" & ".join([escape(label), *(escape(t) for t in texts)]) + r" \\")
+    lines.append(r"\hline")
+    if spec.note:
+        lines += [*_note_rows(spec.note, n), r"\hline"]
+    lines.append(r"\end{tabular}")
     return "\n".join(lines) + "\n"

@@ -1,9 +1,14 @@
 """A paper table regenerated from the runs: the paper's layout, paper vs reproduction.
 
-Each cell shows the reproduced value (mean +- std over seeds, n) and the paper's. Where
-the paper prints deltas against a baseline row (ALWA Table 1), the reproduced numbers
-are shown as deltas against the *reproduced* baseline row, so the two compare like for
-like. Cells without a number say why: running, missing, failed (reason), nan, overflow.
+Each cell shows the reproduced value (mean +- std over seeds, n), the paper's, and how
+they differ. A cell may have a reference (repro/table/spec.py, `TableSpec.reference`):
+the baseline row of its group (ALWA Tables 1, 2, 4) or the row's baseline column
+("Initial" in Tables 3 and 5). Where the paper prints deltas against a baseline row
+(Table 1), the reproduced numbers are shown as deltas against the *reproduced* baseline
+row, so the two compare like for like. Where it prints absolute values, a cell shows
+both absolute values, each with its difference to its own reference in brackets, like
+the paper's "74.83(+1.46)", and reproduced - paper. Cells without a number say why:
+running, missing, corrupt, failed (reason), nan, overflow.
 """
 from __future__ import annotations
 
@@ -23,10 +28,15 @@ PROFILE_NOTES = {
              "direction of effects are",
     "paper": "paper profile: the paper's datasets, backbones and schedules",
 }
+EMPTY = {"state": "missing", "mean": None, "std": None, "n": 0}
 
 
 def _fmt(x: float, signed: bool = False) -> str:
     return f"{x:+.2f}" if signed else f"{x:.2f}"
+
+
+def _num(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
 
 
 def summarize(group: pd.DataFrame) -> dict:
@@ -47,7 +57,7 @@ def _summary(states: list, values: list, reasons: list) -> dict:
             if state == "failed" and label not in ("nan", "overflow"):
                 label = f"failed ({label})"
             return {"state": label, "mean": None, "std": None, "n": 0}
-    return {"state": "missing", "mean": None, "std": None, "n": 0}
+    return dict(EMPTY)
 
 
 def _by_cell(frame: pd.DataFrame) -> dict:
@@ -63,34 +73,59 @@ def _by_cell(frame: pd.DataFrame) -> dict:
 
 
 def cell_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell: paper value, reproduced value (absolute, and delta if needed)."""
+    """One row per cell: the paper's value, ours, and both against the cell's reference.
+
+    reproduced_delta: our mean - our reference cell's mean; paper_delta: the paper's
+    difference to its reference (as printed where the paper prints deltas); difference:
+    ours - the paper's, in the paper's terms (a delta where it prints deltas).
+    """
     by_cell = _by_cell(frame)
-    empty = {"state": "missing", "mean": None, "std": None, "n": 0}
-    base = spec.baseline_row if spec.paper_values == "deltas" else None
+    deltas = spec.paper_values == "deltas"
     out = []
     for cell in spec.cells():
-        s = by_cell.get((cell.row.id, cell.column.id), empty)
-        entry = {"row": cell.row.id, "row_label": cell.row.label, "column": cell.column.id,
-                 "group": cell.column.group, "column_label": cell.column.label,
-                 "paper": cell.paper_value, "state": s["state"], "reproduced": s["mean"],
-                 "std": s["std"], "n": s["n"], "reproduced_delta": None, "paper_is_delta": False}
-        if base is not None and not cell.row.baseline:
-            entry["paper_is_delta"] = True
-            b = by_cell.get((base.id, cell.column.id), empty)
-            if s["mean"] is not None and b["mean"] is not None:
-                entry["reproduced_delta"] = s["mean"] - b["mean"]
+        s = by_cell.get((cell.row.id, cell.column.id), EMPTY)
+        ref = cell.reference
+        paper = cell.paper_value
+        entry = {"row": cell.row.id, "row_label": cell.row.label, "row_group": cell.row.group,
+                 "column": cell.column.id, "group": cell.column.group,
+                 "column_label": cell.column.label, "paper": paper, "state": s["state"],
+                 "reproduced": s["mean"], "std": s["std"], "n": s["n"],
+                 "reference_row": ref.row.id if ref else None,
+                 "reference_column": ref.column.id if ref else None,
+                 "reproduced_delta": None, "paper_delta": None, "difference": None,
+                 "paper_is_delta": bool(deltas and ref is not None)}
+        if ref is not None:
+            r = by_cell.get((ref.row.id, ref.column.id), EMPTY)
+            if s["mean"] is not None and r["mean"] is not None:
+                entry["reproduced_delta"] = s["mean"] - r["mean"]
+            if deltas:
+                entry["paper_delta"] = paper if _num(paper) else None
+            elif _num(paper) and _num(ref.paper_value):
+                entry["paper_delta"] = paper - ref.paper_value
+        mine = entry["reproduced_delta"] if entry["paper_is_delta"] else s["mean"]
+        if _num(mine) and _num(paper):
+            entry["difference"] = mine - paper
         out.append(entry)
     return pd.DataFrame(out)
 
 
-def cell_text(e) -> str:
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and x != x)
+
+
+def cell_text(e, spec: TableSpec) -> str:
     """The text of one cell (a cell_table row: Series or dict), in the markdown and LaTeX."""
+    return _delta_text(e) if spec.paper_values == "deltas" else _absolute_text(e)
+
+
+def _delta_text(e) -> str:
+    """ALWA Table 1's cells: ours against our baseline row, beside the paper's delta."""
     paper = e["paper"]
     paper = paper if isinstance(paper, str) else _fmt(paper, signed=e["paper_is_delta"])
-    if e["reproduced"] is None or pd.isna(e["reproduced"]):
+    if _missing(e["reproduced"]):
         return f"{e['state']} (paper {paper})"
     if e["paper_is_delta"]:
-        if e["reproduced_delta"] is None or pd.isna(e["reproduced_delta"]):
+        if _missing(e["reproduced_delta"]):
             return f"{_fmt(e['reproduced'])} abs, baseline missing (paper {paper})"
         value = _fmt(e["reproduced_delta"], signed=True)
     else:
@@ -99,57 +134,53 @@ def cell_text(e) -> str:
     return f"{value}{spread} (paper {paper})"
 
 
-def render_markdown(spec: TableSpec, cells: pd.DataFrame, profile: str, *,
-                    claims: str = "", frame: pd.DataFrame | None = None) -> str:
-    heads = [f"{c.group} {c.label}".strip() for c in spec.columns]
-    lines = [f"# {spec.paper} Table {spec.number} — reproduced ({profile} profile)", "",
-             f"> {PROFILE_NOTES.get(profile, profile + ' profile')}.", "",
-             spec.caption, ""]
+def _absolute_text(e) -> str:
+    """'74.83 (+1.46) ± 0.30 (n=3); paper 74.83 (+1.46); diff +0.00'."""
+    paper = e["paper"]
+    if isinstance(paper, str):
+        shown = paper
+    else:
+        shown = _fmt(paper) + ("" if _missing(e["paper_delta"])
+                               else f" ({_fmt(e['paper_delta'], signed=True)})")
+    if _missing(e["reproduced"]):
+        return f"{e['state']}; paper {shown}"
+    ours = _fmt(e["reproduced"])
+    if not _missing(e["reproduced_delta"]):
+        ours += f" ({_fmt(e['reproduced_delta'], signed=True)})"
+    ours += f" ± {e['std']:.2f} (n={e['n']})" if e["n"] > 1 else f" (n={e['n']})"
+    diff = "" if _missing(e["difference"]) else f"; diff {_fmt(e['difference'], signed=True)}"
+    return f"{ours}; paper {shown}{diff}"
+
+
+def legend(spec: TableSpec) -> list[str]:
+    """What a cell says and what it is compared against, one sentence each."""
     if spec.paper_values == "deltas":
-        lines += [f"Row {spec.baseline_row.label} is absolute; the other rows are differences "
-                  f"to it, the paper's as printed and ours against our own baseline row.", ""]
-    lines += ["Each cell: reproduced [± std (n seeds)] (paper value).", ""]
-    lines.append("| " + " | ".join([spec.row_header, *heads]) + " |")
-    lines.append("|" + "---|" * (len(heads) + 1))
-    by_row: dict = {}
-    for rec in cells.to_dict("records"):
-        by_row.setdefault(rec["row"], []).append(cell_text(rec))
-    for row in spec.rows:
-        lines.append("| " + " | ".join([row.label, *by_row.get(row.id, [])]) + " |")
-    counts = cells.state.value_counts().to_dict()
-    lines += ["", "Cells: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))]
-    text = "\n".join(lines) + "\n"
-    if claims:
-        text += "\n" + claims
-    if frame is not None:
-        text += render_problems(frame)
-    return text
-
-
-def render_problems(frame: pd.DataFrame, limit: int = 200) -> str:
-    """Records the report could not trust, by path, so someone can look at them."""
-    bad = frame[frame.problem.notna()] if "problem" in frame else frame.iloc[:0]
-    if bad.empty:
-        return ""
-    lines = ["", f"## Records needing attention: {len(bad)}", "",
-             "Corrupt or partial run records (shown as `corrupt` above); rerun or repair them.",
-             ""]
-    for run_dir, problem in list(zip(bad.run_dir, bad.problem))[:limit]:
-        lines.append(f"- `{_shown(run_dir)}`: {problem}")
-    if len(bad) > limit:
-        lines.append(f"- … and {len(bad) - limit} more")
-    return "\n".join(lines) + "\n"
-
-
-def _shown(path) -> str:
-    p = Path(path)
-    return str(p.relative_to(PROJECT_ROOT)) if p.is_relative_to(PROJECT_ROOT) else str(p)
+        return [f"Row {spec.baseline_row.label} is absolute; the other rows are differences "
+                f"to it, the paper's as printed and ours against our own baseline row.",
+                "Each cell: reproduced [± std (n seeds)] (paper value)."]
+    lines = ["Each cell: reproduced mean (its difference to the reference) ± std over seeds "
+             "(n seeds); the paper's value (its difference to the paper's reference); "
+             "diff = reproduced − paper."]
+    col = spec.baseline_column
+    if col is not None:
+        lines.append(f"Reference: the same row's {col.label} column.")
+    elif len(spec.groups) == 1 and spec.baseline_row is not None:
+        lines.append(f"Reference: the {spec.baseline_row.label} row, same column.")
+    elif any(r.baseline for r in spec.rows):
+        bases = [r for r in spec.rows if r.baseline]
+        lines.append("Reference: the baseline row of the row's group, same column ("
+                     + ", ".join(b.label for b in bases) + ").")
+    return lines
 
 
 def write_table(spec: TableSpec, *, profile: str, sweeps_root, results_root,
                 frame: pd.DataFrame | None = None, claims: list | None = None) -> list[Path]:
-    """<table>.md, .csv, .tex and _claims.csv under results/<profile>/; their paths."""
-    from repro.report import latex  # it formats cells with this module's cell_text
+    """<table>.md, .csv, .tex and _claims.csv under results/<profile>/; their paths.
+
+    The CSV has one row per cell; the table's note (if any) is its `note` column, so a
+    plain pandas.read_csv reads it.
+    """
+    from repro.report import latex, markdown  # they format cells with cell_text
 
     if frame is None:
         frame = collect(spec, profile=profile, sweeps_root=sweeps_root)
@@ -159,9 +190,14 @@ def write_table(spec: TableSpec, *, profile: str, sweeps_root, results_root,
     out.mkdir(parents=True, exist_ok=True)
     md, csv = out / f"{spec.id}.md", out / f"{spec.id}.csv"
     tex, claims_csv = out / f"{spec.id}.tex", out / f"{spec.id}_claims.csv"
-    md.write_text(render_markdown(spec, cells, profile, frame=frame,
-                                  claims=render_claims(verdicts)))
-    cells.assign(profile=profile).to_csv(csv, index=False, float_format="%.4f")
+    md.write_text(markdown.render_markdown(spec, cells, profile, frame=frame,
+                                           claims=render_claims(verdicts)))
+    cells.assign(profile=profile, note=spec.note).to_csv(csv, index=False, float_format="%.4f")
     tex.write_text(latex.render_latex(spec, cells, profile))
     write_claims_csv(verdicts, claims_csv)
     return [md, csv, tex, claims_csv]
+
+
+def shown_path(path) -> str:
+    p = Path(path)
+    return str(p.relative_to(PROJECT_ROOT)) if p.is_relative_to(PROJECT_ROOT) else str(p)
