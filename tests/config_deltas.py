@@ -78,7 +78,8 @@ def documented(cfg) -> list[str]:
     if det.get("assigner"):
         allowed.append("model.train_cfg.assigner*")
     if cfg.get("cls_loss") is not None and cfg.cls_loss.get("name", "default") != "default":
-        allowed.append(f"model.{anchor}.loss_cls*")
+        allowed.append(f"model.{anchor}.loss_cls*")  # loss_cls, and VFNet's loss_cls_fl
+        allowed.append(f"model.{anchor}.use_vfl")  # VFNet's head: which of the two it builds
     if cfg.dataset.get("format_only"):
         allowed.append("test_evaluator*")
     return allowed

@@ -1,6 +1,8 @@
 """Train and test one MMDetection config with mmengine's Runner, in this process."""
 from __future__ import annotations
 
+import os
+import socket
 import time
 
 from mmengine.config import Config
@@ -14,6 +16,7 @@ def build_runner(mm: Config, threads: int | None = None):
 
     import repro.job.checkpointing  # noqa: F401 - registers WeightsOnlyCheckpointHook
     import repro.job.hooks  # noqa: F401 - registers RunRecordHook
+    import repro.mmdet.hcral  # noqa: F401 - registers the HCRAL losses, heads, EATSS (issue 7)
 
     if threads:
         torch.set_num_threads(int(threads))
@@ -26,8 +29,11 @@ def build_runner(mm: Config, threads: int | None = None):
     return Runner.from_cfg(mm)
 
 
-def run_mmdet(mm: Config, threads: int | None = None) -> tuple[dict, int]:
-    """Train, then evaluate the final model on the test split. Returns (metrics, iters)."""
+def run_mmdet(mm: Config, threads: int | None = None,
+              ranks: list | None = None) -> tuple[dict, int]:
+    """Train, then evaluate the final model on the test split. Returns (metrics, iters).
+    Distributed, `ranks` receives what each rank did (its process, iterations and data
+    shard): the record's proof that every task of the job took part."""
     from repro.job.hooks import RunRecordHook
 
     runner = build_runner(mm, threads)
@@ -37,5 +43,14 @@ def run_mmdet(mm: Config, threads: int | None = None) -> tuple[dict, int]:
         for hook in runner.hooks:
             if isinstance(hook, RunRecordHook):
                 hook.flush()
+    if ranks is not None and runner.distributed:
+        from mmengine.dist import all_gather_object
+
+        loader = runner.train_dataloader
+        sampler = getattr(loader.batch_sampler, "sampler", loader.sampler)
+        ranks.extend(all_gather_object({
+            "rank": runner.rank, "host": socket.gethostname(), "pid": os.getpid(),
+            "iters": runner.iter, "shard": [getattr(sampler, "rank", None),
+                                            getattr(sampler, "world_size", None)]}))
     metrics = runner.test()
     return dict(metrics), runner.iter
