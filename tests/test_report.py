@@ -152,3 +152,16 @@ def test_corrupt_and_partial_records_are_listed_with_a_count(tmp_path, table1):
     assert f"- `{broken}`: status.json unreadable" in md
     line = next(l for l in md.splitlines() if l.startswith("| (0.10,0.50)"))
     assert "corrupt (paper +0.85)" in line
+
+
+def test_a_run_awaiting_the_evaluation_server_is_shown_as_such(tmp_path):
+    from repro import records
+    from repro.report.collect import read_record
+    from repro.report.table import _summary
+
+    records.write_json(tmp_path / records.STATUS, {"state": "done", "seconds": 1.0})
+    records.write_json(tmp_path / records.METRICS, {"metric": "AP", "value": None,
+                                                    "source": "awaiting evaluation server"})
+    rec = read_record(str(tmp_path))
+    assert rec["state"] == "awaiting server"
+    assert _summary([rec["state"]], [None], [None])["state"] == "awaiting server"

@@ -75,3 +75,15 @@ def test_named_outcomes_are_paper_values():
     d = {"id": "t", "row_id": "r{x}", "columns": [{"id": "a"}, {"id": "b"}],
          "rows": [{"set": {"x": 1}, "paper": ["nan", "overflow"]}]}
     assert TableSpec.from_mapping("t", d).rows[0].paper == ("nan", "overflow")
+
+
+def test_a_row_may_set_a_group_and_its_parameters_in_any_order():
+    from repro.table.spec import TableSpec
+
+    for row in ({"cls_loss": "hcrac", "cls_loss.loss.bins": 25},
+                {"cls_loss.loss.bins": 25, "cls_loss": "hcrac"}):
+        spec = TableSpec.from_mapping("t", {
+            "id": "t", "row_id": "{cls_loss._choice}-m{cls_loss.loss.bins}",
+            "columns": [{"id": "c"}], "rows": [{"set": row, "paper": [1.0]}]})
+        assert spec.rows[0].id == "hcrac-m25"
+        assert "cls_loss=hcrac" in spec.cells()[0].overrides

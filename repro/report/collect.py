@@ -52,6 +52,10 @@ def _seed_dirs(cell_dir: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+# metrics.json of a run whose score only the evaluation server can give (repro/job/submission.py).
+AWAITING_SOURCE, AWAITING = "awaiting evaluation server", "awaiting server"
+
+
 def read_record(seed_dir: str) -> dict:
     """One run's record as the report sees it: state, value, and what is wrong with it."""
     status, why = _read(os.path.join(seed_dir, records.STATUS))
@@ -65,6 +69,10 @@ def read_record(seed_dir: str) -> dict:
     if state == records.DONE:
         metrics, why = _read(os.path.join(seed_dir, records.METRICS))
         value = (metrics or {}).get("value")
+        if (metrics or {}).get("source") == AWAITING_SOURCE and value is None:
+            # A test-dev run (HCRAL Table 7): its detections file is written, the score
+            # comes back from the evaluation server (python -m repro.enter).
+            return {**rec, "state": AWAITING}
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             problem = (f"done without metrics.json ({why})" if metrics is None
                        else "done, but metrics.json has no numeric value")

@@ -49,7 +49,7 @@ def _summary(states: list, values: list, reasons: list) -> dict:
     if done:
         return {"state": "done", "mean": statistics.fmean(done),
                 "std": statistics.stdev(done) if len(done) > 1 else 0.0, "n": len(done)}
-    for state in ("failed", "running", "corrupt"):
+    for state in ("failed", "running", "awaiting server", "corrupt"):
         hit = [r for s, r in zip(states, reasons) if s == state]
         if hit:
             reason = [r for r in hit if isinstance(r, str)]

@@ -34,12 +34,18 @@ def _override(key: str, value: Any) -> str:
 def _namespace(overrides: Mapping[str, Any]) -> SimpleNamespace:
     """{'balancer.cls_weight': 0.1} -> ns.balancer.cls_weight, for str.format templates."""
     root: dict = {}
-    for key, value in overrides.items():
+    # Deeper keys first: `{cls_loss: hcrac, cls_loss.loss.bins: 25}` keeps both the
+    # group's choice and its parameters addressable (a group name that also has
+    # sub-keys is reachable as {cls_loss._choice}).
+    for key, value in sorted(overrides.items(), key=lambda kv: -kv[0].count(".")):
         node = root
         *parents, leaf = key.split(".")
         for p in parents:
             node = node.setdefault(p, {})
-        node[leaf] = value
+        if isinstance(node.get(leaf), dict):
+            node[leaf]["_choice"] = value
+        else:
+            node[leaf] = value
 
     def build(d):
         return SimpleNamespace(**{k: build(v) if isinstance(v, dict) else v for k, v in d.items()})
