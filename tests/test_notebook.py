@@ -85,7 +85,7 @@ def test_walkthrough_runs_on_real_records(runs, tmp_path, monkeypatch):
     assert "alwa_improves_every_baseline: paper 'does not hold'" in out["claims"]
     figures = out["figures"].splitlines()
     assert "smoke/figures/table2_bars.png" in figures
-    assert "smoke/figures/table2_faster_r50_alwa1__l1_seed0_balancer.png" in figures
+    assert "smoke/figures/runs/table2_faster_r50_alwa1__l1_seed0_balancer.png" in figures
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 2
     assert (tmp_path / "results" / "smoke" / "table2.md").is_file()

@@ -43,9 +43,9 @@ def test_report_draws_the_weight_grid_and_the_balanced_runs(tmp_path):
     paths = build_report(spec, profile="smoke", sweeps_root=tmp_path,
                          results_root=tmp_path / "results")
     figures = tmp_path / "results" / "smoke" / "figures"
-    drawn = sorted(p.name for p in paths if p.parent == figures)
-    assert drawn == ["table1_w1.00-1.00__coco_sgd_l1_seed0_balancer.pdf",
-                     "table1_w1.00-1.00__coco_sgd_l1_seed0_balancer.png",
+    drawn = sorted(str(p.relative_to(figures)) for p in paths if figures in p.parents)
+    assert drawn == ["runs/table1_w1.00-1.00__coco_sgd_l1_seed0_balancer.pdf",
+                     "runs/table1_w1.00-1.00__coco_sgd_l1_seed0_balancer.png",
                      "table1_weight_grid.pdf", "table1_weight_grid.png"]
     for p in paths:
         assert p.is_file() and p.stat().st_size > 0

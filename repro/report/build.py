@@ -36,5 +36,7 @@ def build_report(spec: TableSpec, *, profile: str, sweeps_root, results_root,
             heading = (f"{spec.paper} Table {spec.number}, {rec.row} / {rec.column}, "
                        f"seed {rec.seed}, {profile} profile")
             name = f"{spec.id}_{rec.row}__{rec.column}_seed{rec.seed}_balancer"
-            paths += curves.balancer_figure(Path(rec.run_dir), out, name, heading)
+            # One plot per balanced run: many per table, regenerated locally and not
+            # committed (results/README.md), apart from the table-level figures.
+            paths += curves.balancer_figure(Path(rec.run_dir), out / "runs", name, heading)
     return paths
