@@ -98,3 +98,15 @@ def test_retinanet_paper_config_and_its_balanced_head(tmp_path):
     assert mm.model.bbox_head.loss_bbox == {"type": "CIoULoss", "loss_weight": 1.0}
     assert mm.model.bbox_head.reg_decoded_bbox and mm.model.bbox_head.num_classes == 20
     assert mm.model.bbox_head.loss_cls.type == "FocalLoss"
+
+
+def test_voc0712_trains_on_both_years_with_its_embedded_stand_in(tmp_path):
+    from pathlib import Path
+
+    for extra in (PAPER, ()):  # smoke last: its synthetic VOC2007 has a trainval split
+        mm = mmdet("w1.00-1.00__voc_sgd_l1", tmp_path, "dataset=voc0712", *extra)
+        leaves = mm.train_dataloader.dataset.dataset.datasets
+        assert [d.data_prefix.sub_data_root for d in leaves] == ["VOC2007/", "VOC2012/"]
+        assert mm.test_dataloader.dataset.ann_file == "VOC2007/ImageSets/Main/test.txt"
+    for d in leaves:
+        assert (Path(d.data_root) / d.ann_file).is_file()
