@@ -1,9 +1,11 @@
 """python -m repro.status [table=1|all] [profile=smoke] [sweeps_root=sweeps] [seeds=N|[0,3]]
 
 Where a sweep stands, from the run records only (never the launcher or SLURM): each
-cell x seed as done, failed(reason), running, corrupt(problem) or pending (no folder
-yet), where it ran (host, pid, SLURM job), how long it took or has been running, and a
-count line. The seeds expected per cell are seeds= (as given to the sweep), or else
+cell x seed as done, failed(reason), running, corrupt(problem), queued (no record yet,
+but a launch claimed it: the SLURM job that will run it, repro/launch/claims.py) or
+pending (nothing yet), where it ran (host, pid, SLURM job), how long it took or has been
+running, and a count line. SLURM's own word is never asked: a job SLURM calls COMPLETED
+whose record says failed is failed. The seeds expected per cell are seeds= (as given to the sweep), or else
 every seed that has a folder anywhere in the table.
 """
 from __future__ import annotations
@@ -16,13 +18,14 @@ import pandas as pd
 import yaml
 
 from repro.errors import ReproError
+from repro.launch import claims
 from repro.report import args as cli
 from repro.report.collect import collect, table_dir
 from repro.sweep.expand import parse_seeds
 from repro.table.spec import TableSpec
 
 DEFAULTS = {"table": "all", "profile": "smoke", "sweeps_root": "sweeps", "seeds": ""}
-ORDER = ("done", "failed", "running", "corrupt", "pending")
+ORDER = ("done", "failed", "running", "queued", "corrupt", "pending")
 
 
 def duration(seconds) -> str:
@@ -58,7 +61,7 @@ def _state(rec: dict) -> str:
 
 
 def _time(rec: dict, now: datetime) -> str:
-    if rec["state"] == "running" and _known(rec.get("started")):
+    if rec["state"] in ("running", "queued") and _known(rec.get("started")):
         try:
             started = datetime.fromisoformat(str(rec["started"]))
         except ValueError:
@@ -93,13 +96,21 @@ def table_status(spec: TableSpec, *, profile: str, sweeps_root, seeds: str = "",
     counts: Counter = Counter()
     extra = sorted(k for k in found if k[2] not in wanted)  # seeds beyond seeds=
     keys = [(c.row.id, c.column.id, s) for c in cells for s in wanted] + extra
+    folder = table_dir(spec, profile=profile, sweeps_root=sweeps_root)
     for row, col, seed in keys:
         rec = found.get((row, col, seed))
+        if rec is None:  # a claim without a record: queued (or starting)
+            claim = claims.read(folder / f"{row}__{col}" / f"seed{seed}")
+            rec = {"state": "queued", "started": claim.get("since"), **{
+                k: claim.get(k) for k in ("host", "pid", "slurm_job_id")}} if claim else None
+            if rec and rec["slurm_job_id"]:  # queued on SLURM: the launcher's pid is moot
+                rec.update(host=None, pid=None)
         state = _state(rec) if rec else "pending"
         counts[rec["state"] if rec else "pending"] += 1
         where, took = (_where(rec), _time(rec, now)) if rec else ("-", "-")
         lines.append(f"{row + '__' + col:<{width}}  {seed:>4}  {state:<16}  {where:<28}  {took}")
-    tally = ", ".join(f"{counts[s]} {s}" for s in ORDER if counts[s] or s != "corrupt")
+    tally = ", ".join(f"{counts[s]} {s}" for s in ORDER
+                      if counts[s] or s not in ("queued", "corrupt"))
     lines.append(f"{len(keys)} runs ({len(cells)} cells x {len(wanted)} seed"
                  f"{'s' if len(wanted) > 1 else ''}): {tally}")
     return lines

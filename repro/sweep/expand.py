@@ -47,10 +47,11 @@ def select_cells(spec: TableSpec, patterns: Iterable[str] | None) -> list[Cell]:
     return chosen
 
 
-def check_no_conflicts(spec: TableSpec, user_overrides: Iterable[str]) -> None:
+def check_no_conflicts(spec: TableSpec, user_overrides: Iterable[str], profile: str = "") -> None:
     """A command-line override of a key the table sets per cell would be ambiguous."""
     table_keys = {k for c in spec.cells() for k in
-                  {**spec.fixed, **c.column.set, **c.row.set}}
+                  {**spec.fixed, **spec.fixed_by_profile.get(profile, {}),
+                   **c.column.set, **c.row.set}}
     for o in user_overrides:
         key = o.split("=", 1)[0].lstrip("+~")
         if key in table_keys:
@@ -61,12 +62,18 @@ def check_no_conflicts(spec: TableSpec, user_overrides: Iterable[str]) -> None:
 def expand(spec: TableSpec, *, profile: str, sweeps_root: str | Path, seeds: Any,
            cells: Iterable[str] | None = None, user_overrides: Iterable[str] = ()) -> list[Job]:
     user_overrides = [o for o in user_overrides if not o.startswith(("cell=", "seed="))]
-    check_no_conflicts(spec, user_overrides)
+    check_no_conflicts(spec, user_overrides, profile)
     return [Job(cell, seed, run_dir(sweeps_root, profile, spec.id, cell.id, seed),
-                [*user_overrides, *cell.overrides, f"cell={cell.id}", f"seed={seed}"])
+                [*user_overrides, *cell.overrides_for(profile), f"cell={cell.id}",
+                 f"seed={seed}"])
             for cell in select_cells(spec, cells) for seed in parse_seeds(seeds)]
 
 
-def pending(jobs: Iterable[Job]) -> list[Job]:
-    """Jobs whose record does not say done: what a relaunch runs."""
-    return [j for j in jobs if not records.is_done(j.run_dir)]
+def pending(jobs: Iterable[Job], *, retry_failed: bool = False, force: bool = False) -> list[Job]:
+    """What a (re)launch runs: jobs with no record yet or an interrupted one (`running`:
+    it resumes; run_sweep leaves out those a live job still holds); `failed` ones too with
+    `retry_failed` (a diverged run is a result, kept by default); every job with `force`."""
+    if force:
+        return list(jobs)
+    skip = {records.DONE} if retry_failed else {records.DONE, records.FAILED}
+    return [j for j in jobs if (records.read_status(j.run_dir) or {}).get("state") not in skip]

@@ -1,17 +1,28 @@
-"""One sweep of a table: expand, check every pending cell, launch, report.
+"""One sweep of a table: expand, check every pending cell, claim, launch, report.
 
 Called by the Hydra `table` sweeper with callables for composing a job's config and
-launching a batch, so this module does not depend on Hydra's internals.
+launching a batch, so this module does not depend on Hydra's internals. A launcher may
+offer more (the SLURM one does, repro/launch/slurm.py): `check(shapes)` to refuse a
+submission before anything is written, `launch(..., resources=)` to size each batch's
+jobs, and results that say which SLURM job will run each cell.
 """
 from __future__ import annotations
 
+import inspect
 import logging
+import uuid
+from collections import Counter
 from typing import Callable, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
+from repro import records
+from repro.cli import explain_compose_error
 from repro.errors import ReproError
-from repro.sweep.expand import expand, pending
+from repro.launch import claims
+from repro.launch.slurm import Resources
+from repro.sweep.compose_cache import CachedCompose
+from repro.sweep.expand import Job, expand, pending
 from repro.sweep.preflight import check_job
 from repro.table.spec import load_table
 
@@ -37,26 +48,98 @@ def run_sweep(config: DictConfig, arguments: Sequence[str], *, launch: Callable,
     jobs = expand(spec, profile=config.profile.name, sweeps_root=config.sweeps_root,
                   seeds=_plain(config.seeds), cells=_cells_arg(config.get("cells")),
                   user_overrides=arguments)
-    todo = pending(jobs)
-    log.info("table %s (%s profile): %d jobs, %d done, %d to run", spec.name,
-             config.profile.name, len(jobs), len(jobs) - len(todo), len(todo))
+    retry_failed, force = bool(config.get("retry_failed")), bool(config.get("force"))
+    todo = pending(jobs, retry_failed=retry_failed, force=force)
+    states = Counter((records.read_status(j.run_dir) or {}).get("state") for j in jobs)
+    kept = "" if retry_failed or force or not states[records.FAILED] else \
+        f" ({states[records.FAILED]} failed kept: retry_failed=true reruns them)"
+    log.info("table %s (%s profile): %d jobs, %d done, %d to run%s", spec.name,
+             config.profile.name, len(jobs), states[records.DONE], len(todo), kept)
     # Compose and check every job before the first one starts: a bad value or a missing
     # dataset fails the whole launch up front, with nothing written under sweeps/.
+    shape: list[Resources] = []
+    compose = CachedCompose(compose)
     for job in todo:
         try:
             cfg = compose(job.overrides)
         except Exception as e:  # Hydra's composition errors name the bad override
-            raise ReproError(f"table {spec.name}, cell {job.cell.id}: {e}") from None
+            raise ReproError(f"table {spec.name}, cell {job.cell.id}: "
+                             f"{explain_compose_error(e)}") from None
         check_job(cfg, where=f"table {spec.name}, cell {job.cell.id}")
-    results = []
+        shape.append(Resources.of(cfg))
+    launcher = getattr(launch, "__self__", None)
+    sized = "resources" in inspect.signature(launch).parameters
+    groups: dict[Resources, list[int]] = {}
+    for i in range(len(todo)):  # cells asking for the same job shape go out together
+        groups.setdefault(shape[i] if sized else Resources(1, 0), []).append(i)
     step = max_batch_size or max(len(todo), 1)
-    for start in range(0, len(todo), step):
-        batch = todo[start:start + step]
-        results.extend(launch([j.overrides for j in batch], initial_job_idx=start))
-    if config.get("report", True):  # tables, claims and figures (python -m repro.report)
+    if hasattr(launcher, "check"):  # e.g. SLURM's dry run: unknown partition, too many GPUs
+        launcher.check([(r, min(len(g), step)) for r, g in groups.items()])
+
+    launch_id = uuid.uuid4().hex[:12]
+    mine = _claim(todo, launch_id, retry_failed=retry_failed, force=force)
+    results, submitted = [], set()
+    for resources, group in groups.items():
+        group = [i for i in group if i in mine]
+        for start in range(0, len(group), step):
+            batch = [todo[i] for i in group[start:start + step]]
+            try:
+                out = launch([[*j.overrides, f"launch_id={launch_id}"] for j in batch],
+                             initial_job_idx=len(results),
+                             **({"resources": resources} if sized else {}))
+            except BaseException:
+                for i in mine - submitted:  # nothing more goes out: give back the rest
+                    claims.release(todo[i].run_dir, launch_id)
+                raise
+            for job, result in zip(batch, out):
+                if getattr(result, "slurm_job_id", None):
+                    claims.note_job(job.run_dir, launch_id, result.slurm_job_id)
+            submitted.update(group[start:start + step])
+            results.extend(out)
+    queued = [r.slurm_job_id for r in results if getattr(r, "slurm_job_id", None)]
+    if queued:
+        where = f"table={spec.name} profile={config.profile.name}"
+        if str(config.sweeps_root) != "sweeps":
+            where += f" sweeps_root={config.sweeps_root}"
+        log.info("%d cell(s) queued on SLURM (%s); they run after this command ends. "
+                 "Follow them with: python -m repro.status %s; write the table when they "
+                 "are done with: python -m repro.report %s", len(queued), _id_ranges(queued),
+                 where, where)
+    elif config.get("report", True):  # tables, claims and figures (python -m repro.report)
         from repro.report.build import build_report
 
         paths = build_report(spec, profile=config.profile.name, sweeps_root=config.sweeps_root,
                              results_root=config.results_root)
         log.info("report written: %s", ", ".join(str(p) for p in paths))
     return results
+
+
+def _claim(todo: list[Job], launch_id: str, *, retry_failed: bool, force: bool) -> set[int]:
+    """Claim every job this launch will start; leave out those another live launch holds
+    (and those that got done, or failed, since they were listed)."""
+    live = claims.Liveness()
+    live.prefetch(claims.read(j.run_dir) for j in todo)
+    me = claims.owner(launch_id)
+    skip = set() if force else {records.DONE} | (set() if retry_failed else {records.FAILED})
+    mine, held = set(), []
+    for i, job in enumerate(todo):
+        ok, holder = claims.acquire(
+            job.run_dir, me, live,
+            may_run=lambda: (records.read_status(job.run_dir) or {}).get("state") not in skip)
+        if ok:
+            mine.add(i)
+        elif holder:
+            held.append((job, holder))
+    for job, holder in held[:5]:
+        checked = "" if live(holder) else (
+            f"; it cannot be checked from here: delete {job.run_dir / claims.CLAIM} if it is gone")
+        log.warning("cell %s seed %d is being run by %s%s", job.cell.id, job.seed,
+                    claims.describe(holder), checked)
+    if held:
+        log.warning("%d job(s) left to the launch that holds them", len(held))
+    return mine
+
+
+def _id_ranges(ids: list[str]) -> str:
+    arrays: dict[str, int] = Counter(i.split("_")[0] for i in ids)
+    return ", ".join(f"{a} ({n} tasks)" if n > 1 else a for a, n in arrays.items())

@@ -1,0 +1,1 @@
+"""Hydra discovers the `hydra/launcher=slurm` schema here (conf/hydra/launcher/slurm.yaml)."""
