@@ -1,7 +1,8 @@
 """mmengine hooks of a run: the per-iteration record, and divergence as an outcome.
 
 A non-finite total loss stops training with `Diverged('nan')`, which the job records as
-status `failed`, class `nan` (a result, ALWA Table 4), instead of training on NaNs.
+status `failed`, class `nan` (a result, ALWA Table 4), instead of training on NaNs; in a
+multi-task job every rank stops at the same iteration.
 """
 from __future__ import annotations
 
@@ -16,6 +17,20 @@ class Diverged(RuntimeError):
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
+
+
+def _any_rank(flag: bool) -> bool:
+    """`flag` on any rank of a distributed run (one tiny all-reduce per iteration; the
+    loss was already read to the host above). Alone: `flag`."""
+    from mmengine import dist
+
+    if dist.get_world_size() == 1:
+        return flag
+    import torch
+
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op="max")
+    return bool(t.item() > 0)
 
 
 @HOOKS.register_module()
@@ -44,9 +59,11 @@ class RunRecordHook(Hook):
         if len(self._lines) >= self.flush_every:
             self.flush()
         total = row.get("loss")
-        if total is not None and not math.isfinite(total):
+        bad = total is not None and not math.isfinite(total)
+        if _any_rank(bad):  # every rank stops together, as `nan`, whichever saw it first
             self.flush()
-            raise Diverged("nan", f"total loss {total} at iteration {row['iter']}")
+            raise Diverged("nan", f"total loss {total if bad else 'non-finite on another rank'}"
+                                  f" at iteration {row['iter']}")
 
     def before_save_checkpoint(self, runner, checkpoint) -> None:
         self.flush()
