@@ -84,3 +84,12 @@ def bad_table():
 def test_a_bad_table_cell_is_named_before_anything_runs(repro, bad_table, row, needle):
     name = bad_table(f"  - {row}\n  - {{id: ok, paper: [1.0]}}\n")
     _assert_clean_refusal(repro(f"table={name}", "-m"), repro.tmp_path, needle)
+
+
+@pytest.mark.parametrize("extra, needle", [
+    ("claims: [{id: c1, text: t, kind: beats_everything}]\n", "beats_everything"),
+    ("figures: [{kind: pie}]\n", "figure 1"),
+])
+def test_a_bad_claim_or_figure_fails_before_any_training(repro, bad_table, extra, needle):
+    name = bad_table("  - {id: ok, paper: [1.0]}\n" + extra)
+    _assert_clean_refusal(repro(f"table={name}", "-m"), repro.tmp_path, needle)

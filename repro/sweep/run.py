@@ -48,6 +48,12 @@ def run_sweep(config: DictConfig, arguments: Sequence[str], *, launch: Callable,
     jobs = expand(spec, profile=config.profile.name, sweeps_root=config.sweeps_root,
                   seeds=_plain(config.seeds), cells=_cells_arg(config.get("cells")),
                   user_overrides=arguments)
+    if config.get("report", True):  # the table's claims and figures, checked before any run
+        from repro.report.claims import load_claims
+        from repro.report.table_figures import check_figures
+
+        load_claims(spec)
+        check_figures(spec)
     retry_failed, force = bool(config.get("retry_failed")), bool(config.get("force"))
     todo = pending(jobs, retry_failed=retry_failed, force=force)
     states = Counter((records.read_status(j.run_dir) or {}).get("state") for j in jobs)
