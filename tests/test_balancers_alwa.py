@@ -160,3 +160,36 @@ def test_alwa_gradient_flows_through_losses_not_alpha():
 def test_alwa_bad_parameters(kwargs):
     with pytest.raises(ValueError):
         ALWA(**kwargs)
+
+
+def test_alwa1_trajectory_fall_hold_rise_fall_and_a_partial_window():
+    """ALWA_1, C = 3, alpha over four windows: a fall, a window with cls <= reg (held),
+    a rise after the fall (replaced, not multiplied), a second fall; then a partial
+    window that changes nothing."""
+    b = ALWA(variant=1, interval=3)
+    windows = [  # raw cls, raw reg, alpha used by the window's calls, alpha after it
+        ([4, 6, 8], [1, 2, 3], 1.0, 3 / 8),        # cls 6 + 2 = 8 > reg 2 + 1 = 3
+        ([8, 8, 8], [3, 4, 5], 3 / 8, 3 / 8),      # recorded 3, 3, 3: 3 + 0 <= 4 + 1
+        ([8, 16, 24], [4, 6, 8], 3 / 8, 8 / 9),    # recorded 3, 6, 9: 6 + 3 = 9 > 8
+        ([9, 9, 9], [1, 1, 1], 8 / 9, 1 / 8),      # recorded 8, 8, 8: 8 > 1
+    ]
+    trajectory = []
+    for cls_seq, reg_seq, used, after in windows:
+        out = run(b, cls_seq, reg_seq)
+        assert [c for c, _ in out] == pytest.approx([used * c for c in cls_seq], rel=1e-12)
+        assert [r for _, r in out] == reg_seq
+        trajectory.append(b.alpha)
+        assert b.window_cls == [] and b.window_reg == []
+    assert trajectory == pytest.approx([3 / 8, 3 / 8, 8 / 9, 1 / 8], rel=1e-12)
+    run(b, [100, 1], [1, 100])  # two calls of the next window: no update yet
+    assert b.alpha == pytest.approx(1 / 8, rel=1e-12) and len(b.window_cls) == 2
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_alwa_both_variants_keep_alpha_one_when_the_interval_exceeds_the_run(variant):
+    b = ALWA(variant=variant, interval=8)
+    out = run(b, [9, 1, 7, 3, 5, 2, 6], [0.1] * 7)
+    assert [c for c, _ in out] == [9, 1, 7, 3, 5, 2, 6] and b.alpha == 1.0
+    assert len(b.window_cls) == 7  # one call short of the first update
+    run(b, [4], [0.1])
+    assert b.alpha < 1.0  # the 8th call completes the window: cls dominates either way

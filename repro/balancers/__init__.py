@@ -3,7 +3,8 @@
 Each is called as ``cls_w, reg_w = b(cls_loss, reg_loss)`` with the two unweighted
 0-dim losses and returns the weighted ones; ``b.weights`` gives the current weights for
 logging and ``state_dict()``/``load_state_dict()`` hold all state for exact resumption.
-Pure torch: no mmdet/mmengine imports, so the rules are testable on their own.
+Pure torch: no mmdet/mmengine imports, so the rules are testable on their own. The
+KPIs that DTP takes in a detector are pure functions too (`repro.balancers.kpi`).
 """
 from .alwa import ALWA
 from .base import Balancer, BalancerOverflow

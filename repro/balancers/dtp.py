@@ -17,7 +17,8 @@ class DTP(Balancer):
     [1e-3, 1 - 1e-3]. Harder tasks (low KPI) get larger weights.
 
     The KPIs come with each call: ``b(cls_loss, reg_loss, cls_kpi=..., reg_kpi=...)``,
-    e.g. classification accuracy and the mean IoU of positives. The EMA is updated first,
+    e.g. classification accuracy and the mean IoU of positives (in a detector:
+    `repro.balancers.kpi`, read inside the anchor head by `repro.mmdet.head_kpi`). The EMA is updated first,
     so a call is weighted with a k that includes its own KPI; the first KPI observed
     initialises k. A KPI given as None keeps the previous k (pass None when the KPI is
     undefined for a batch, e.g. no positives). Before any KPI is seen the weight is 1.

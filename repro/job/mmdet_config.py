@@ -145,7 +145,10 @@ def apply_balancer(mm: Config, cfg: DictConfig) -> None:
 
             from repro.mmdet.head_kpi import unreadable
 
-            problem = unreadable(MODELS.get(_head(mm, cfg.detector.anchor_head).type))
+            # A head type registered by a module not imported yet is checked when the
+            # model is built (HeadKPITap) instead.
+            head_class = MODELS.get(_head(mm, cfg.detector.anchor_head).type)
+            problem = head_class and unreadable(head_class)
             if problem:
                 raise ReproError(f"balancer=dtp on detector {cfg.detector.name}: {problem}")
             mm.model.balance_kpi = dict(head=cfg.detector.anchor_head, cls=b.cls_kpi)

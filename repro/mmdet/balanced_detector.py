@@ -1,40 +1,99 @@
-"""Detectors whose anchor-head (cls, reg) losses go through a balancer rule.
+"""Detectors whose (cls, reg) loss groups go through a balancer rule.
 
 The single hook that serves every detector (methods.md section 5): a subclass whose
-`loss()` calls the detector's own, sums the configured group's per-level losses into one
-classification and one regression loss, and replaces them with the balancer's weighted
-pair. Which keys form the group is configuration (`balance_keys`), not code.
+`loss()` calls the detector's own, sums each configured group's per-level losses into
+one classification and one regression loss, and replaces them with the rule's weighted
+pair. Which keys form a group is configuration, not code:
 
-The rule's state (ALWA's alpha and windows, DWA's history, ...) lives in the model's
-state dict through `get_extra_state`, so every checkpoint carries it. The weights are
-logged every iteration as `balancer_w_cls` / `balancer_w_reg`: keys without "loss", so
-mmengine logs them and does not add them to the total loss.
+* the anchor-head group (`balancer`, `balance_keys`): the RPN of a two-stage detector,
+  the box head of a one-stage one; the default, as in the paper's Table 4;
+* the RoI-head group (`roi_balancer`, `roi_balance_keys`), when the balancer config's
+  `groups` names it; it has its own instance of the rule (its own state).
+
+The rules' state (ALWA's alpha and windows, DWA's history, DTP's EMAs, ...) lives in
+the model's state dict through `get_extra_state`, so every checkpoint carries it. The
+weights are logged every iteration as `balancer_w_cls` / `balancer_w_reg` (RoI-head
+group: `balancer_roi_w_cls` / `_reg`; DTP also logs its KPIs as `balancer_kpi_cls` /
+`_reg`, nan where undefined): keys without "loss", so mmengine logs them and does not
+add them to the total loss.
+
+DTP takes the KPIs of the anchor head named by `balance_kpi` (`repro/mmdet/head_kpi.py`).
+A DWA period of `"epoch"` is resolved by `BalancerEpochHook` from the run's train
+dataloader before the rule is built (and before a resumed state is loaded).
 """
 from __future__ import annotations
 
+import math
+
 import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
 from mmdet.registry import MODELS
 from torch import nn
 
 from repro.balancers import ALWA, DTP, DWA, GuidedLoss, Static, UncertaintyWeighting
+from repro.mmdet.head_kpi import HeadKPITap
 
 RULES = {"alwa": ALWA, "static": Static, "guided_loss": GuidedLoss, "dwa": DWA,
          "dtp": DTP, "uncertainty": UncertaintyWeighting}
+EPOCH = "epoch"  # a DWA period given in epochs, resolved to iterations at run time
 
 
 class BalancerHolder(nn.Module):
-    """Keeps a pure balancer rule inside the model (state dict, device, parameters)."""
+    """Keeps a pure balancer rule inside the model (state dict, device, parameters).
 
-    def __init__(self, rule) -> None:
+    `spec` is the rule's type and parameters. A DWA `period: "epoch"` defers building
+    the rule until `resolve_epoch(iterations_per_epoch)`.
+    """
+
+    def __init__(self, spec: dict) -> None:
         super().__init__()
-        self.rule = rule  # an nn.Module rule (uncertainty) registers its parameters
+        params = dict(spec)
+        self.name = params.pop("type")
+        if self.name not in RULES:
+            raise KeyError(f"unknown balancer {self.name!r}; known: {sorted(RULES)}")
+        self.pending = params if params.get("period") == EPOCH else None
+        if self.pending is not None and self.name != "dwa":
+            raise ValueError(f"period: {EPOCH} is a DWA setting, not one of {self.name!r}")
+        self.rule = None if self.pending is not None else RULES[self.name](**params)
+
+    def resolve_epoch(self, iterations_per_epoch: int) -> None:
+        if self.pending is not None:
+            self.rule = RULES[self.name](**{**self.pending, "period": int(iterations_per_epoch)})
+            self.pending = None
 
     def get_extra_state(self):
-        return None if isinstance(self.rule, nn.Module) else self.rule.state_dict()
+        return None if isinstance(self.rule, nn.Module) else self._built().state_dict()
 
     def set_extra_state(self, state) -> None:
         if state is not None:
-            self.rule.load_state_dict(state)
+            self._built().load_state_dict(state)
+
+    def _built(self):
+        if self.rule is None:
+            raise RuntimeError(f"{self.name} period: {EPOCH} was never resolved; the run "
+                               f"needs BalancerEpochHook in its custom_hooks")
+        return self.rule
+
+
+@HOOKS.register_module()
+class BalancerEpochHook(Hook):
+    """Resolves `period: epoch` to the iterations of one pass of the train dataloader.
+
+    `before_run` comes after mmengine builds the train loop (and its dataloader) and
+    before it loads a checkpoint, so a resumed rule is built before its state arrives.
+    """
+
+    priority = "VERY_HIGH"
+
+    def before_run(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        iterations = len(runner.train_dataloader)
+        for m in model.modules():
+            if isinstance(m, BalancerHolder) and m.pending is not None:
+                m.resolve_epoch(iterations)
+                runner.logger.info(f"{m.name} period: {EPOCH} = {iterations} iterations")
 
 
 def _total(value) -> torch.Tensor:
@@ -42,22 +101,57 @@ def _total(value) -> torch.Tensor:
     return sum(value) if isinstance(value, (list, tuple)) else value
 
 
+def _module_at(root: nn.Module, dotted: str) -> nn.Module:
+    for part in dotted.split("."):
+        root = getattr(root, part)
+    return root
+
+
 class BalancedLossMixin:
-    def __init__(self, *args, balancer: dict, balance_keys: dict, **kwargs) -> None:
+    def __init__(self, *args, balancer: dict | None = None, balance_keys: dict | None = None,
+                 roi_balancer: dict | None = None, roi_balance_keys: dict | None = None,
+                 balance_kpi: dict | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        params = dict(balancer)
-        name = params.pop("type")
-        if name not in RULES:
-            raise KeyError(f"unknown balancer {name!r}; known: {sorted(RULES)}")
-        self.loss_balancer = BalancerHolder(RULES[name](**params))
-        self.balance_keys = dict(balance_keys)
+        # (log-key prefix, holder attribute, loss keys) per balanced group
+        self.balance_groups = []
+        for prefix, attr, spec, keys in (("balancer_", "loss_balancer", balancer, balance_keys),
+                                         ("balancer_roi_", "roi_loss_balancer", roi_balancer,
+                                          roi_balance_keys)):
+            if spec is not None:
+                if not keys or set(keys) != {"cls", "reg"}:
+                    raise ValueError(f"{attr} needs its (cls, reg) loss keys, got {keys!r}")
+                setattr(self, attr, BalancerHolder(spec))
+                self.balance_groups.append((prefix, attr, dict(keys)))
+        if not self.balance_groups:
+            raise ValueError("a balanced detector needs `balancer` and/or `roi_balancer`")
+        self.kpi_tap = None
+        if balancer is not None and balancer["type"] == "dtp":
+            if not balance_kpi:
+                raise ValueError("DTP needs balance_kpi=dict(head=<anchor head>, cls=<kpi>)")
+            self.kpi_tap = HeadKPITap(_module_at(self, balance_kpi["head"]), balance_kpi["cls"])
+        if roi_balancer is not None and roi_balancer["type"] == "dtp":
+            raise ValueError("DTP's KPIs are read from an anchor head only, not the RoI head")
 
     def loss(self, batch_inputs, batch_data_samples) -> dict:
+        if self.kpi_tap is not None:
+            self.kpi_tap.reset()
         losses = super().loss(batch_inputs, batch_data_samples)
-        cls_key, reg_key = self.balance_keys["cls"], self.balance_keys["reg"]
+        kpis = None if self.kpi_tap is None else self.kpi_tap.read()
+        for prefix, attr, keys in self.balance_groups:
+            self._balance(losses, getattr(self, attr)._built(), keys, prefix,
+                          kpis if attr == "loss_balancer" else None)
+        return losses
+
+    @staticmethod
+    def _balance(losses: dict, rule, keys: dict, prefix: str, kpis) -> None:
+        cls_key, reg_key = keys["cls"], keys["reg"]
         cls, reg = _total(losses[cls_key]), _total(losses[reg_key])
-        rule = self.loss_balancer.rule
-        cls_w, reg_w = rule(cls, reg)
+        if kpis is None:
+            cls_w, reg_w = rule(cls, reg)
+        else:
+            cls_w, reg_w = rule(cls, reg, cls_kpi=kpis[0], reg_kpi=kpis[1])
+            losses[f"{prefix}kpi_cls"], losses[f"{prefix}kpi_reg"] = (
+                cls.new_tensor(math.nan if k is None else k).detach() for k in kpis)
         losses[cls_key], losses[reg_key] = cls_w, reg_w
         # The weights applied in this iteration, as device tensors (no host sync):
         # weighted / unweighted, except for uncertainty weighting, whose + s_k term is
@@ -67,8 +161,7 @@ class BalancedLossMixin:
             w_cls, w_reg = cls_w.new_tensor(w["cls"]), cls_w.new_tensor(w["reg"])
         else:
             w_cls, w_reg = cls_w.detach() / cls.detach(), reg_w.detach() / reg.detach()
-        losses["balancer_w_cls"], losses["balancer_w_reg"] = w_cls, w_reg
-        return losses
+        losses[f"{prefix}w_cls"], losses[f"{prefix}w_reg"] = w_cls, w_reg
 
 
 def balanced_type(detector_type: str) -> str:
