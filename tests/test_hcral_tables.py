@@ -20,7 +20,7 @@ TABLES = ("hcral-9", "hcral-6", "hcral-7")
 # Res2Net-101 (Table 7's R2-101-DCN) has no entry in the paper profile's weights: its
 # ImageNet checkpoint must be named, else MMDetection's config would download one.
 PAPER = ("profile.pretrained.resnet50=/w/r50.pth", "profile.pretrained.resnet101=/w/r101.pth",
-         "+profile.pretrained.res2net101=/w/r2.pth", "profile.data_root=/d")
+         "profile.pretrained.res2net101=/w/r2.pth", "profile.data_root=/d")
 
 
 def cfg_of(table, cell_id, profile="smoke", *extra):

@@ -24,6 +24,7 @@ from mmengine.config import Config
 from omegaconf import DictConfig, OmegaConf
 
 from repro.errors import ReproError
+from repro.job.config_paths import model_part
 
 # Classification losses that need the IoU of each positive's decoded box, and the heads
 # that compute it (MMDetection's own RetinaHead / ATSSHead do not).
@@ -32,20 +33,13 @@ HCRAL_HEADS = ("HCRALRetinaHead", "HCRALATSSHead", "HCRALVFNetHead")
 NO_QFL_HEADS = ("HCRALVFNetHead",)  # VFNet's head builds VFL targets, not QFL's (labels, IoU)
 
 
-def _node(mm: Config, dotted: str):
-    node = mm.model
-    for part in dotted.split("."):
-        node = node[part]
-    return node
-
-
 def _plain(node):
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
 
 
 def apply_head_and_assigner(mm: Config, cfg: DictConfig) -> None:
     det = cfg.detector
-    head = _node(mm, det.anchor_head)
+    head = model_part(mm, det.anchor_head)
     if det.get("head_type"):
         head.type = det.head_type
     if det.get("assigner"):
@@ -61,7 +55,7 @@ def apply_cls_loss(mm: Config, cfg: DictConfig) -> None:
     if not entry or entry.get("loss") is None:
         return
     loss = _plain(entry.loss)
-    head = _node(mm, cfg.detector.anchor_head)
+    head = model_part(mm, cfg.detector.anchor_head)
     kind = loss["type"]
     if kind in SOFT_TARGET_LOSSES and head.type not in HCRAL_HEADS:
         raise ReproError(f"cls_loss={entry.name} needs IoU soft targets, which the "
@@ -84,7 +78,7 @@ def apply_reg_loss_settings(mm: Config, cfg: DictConfig) -> None:
     det = cfg.detector
     if det.anchor_head not in det.reg_heads:
         return
-    head = _node(mm, det.anchor_head)
+    head = model_part(mm, det.anchor_head)
     if head.loss_bbox.type == "HCRARLoss" and head.type not in HCRAL_HEADS:
         raise ReproError(f"reg_loss=hcrar needs the classification scores, which the {head.type} "
                          f"of detector={det.name} does not pass: use a detector with an "

@@ -1,10 +1,12 @@
 """Compose one cell's MMDetection config from the Hydra groups.
 
 Start from the detector's shipped MMDetection config for the dataset family, then apply,
-in order, the deltas each group stands for: dataset (split, schedule, where the data
-is), regression loss, anchor-head loss weights, optimizer, the profile's scale, and the
-run's own runtime settings. Each delta is a small function; each config entry documents
-why it differs from MMDetection's default.
+in order, the deltas each group stands for: the detector entry's own (`model_deltas`),
+dataset (split, schedule, where the data is), regression loss, HCRAL's heads and losses
+(repro/job/loss_config.py), the balancer (repro/job/balancer_config.py), optimizer,
+schedule, the profile's scale (repro/job/profile_scale.py), and the run's own runtime
+settings. Each delta is a small function; each config entry documents why it differs
+from MMDetection's default, and tests/config_deltas.py checks that nothing else does.
 """
 from __future__ import annotations
 
@@ -17,30 +19,12 @@ from pathlib import Path
 from mmengine.config import Config
 from omegaconf import DictConfig, OmegaConf
 
-from repro.balancers.kpi import CLS_KPIS
 from repro.data.synthetic import SPECS, ensure_dataset
-from repro.errors import ReproError
+from repro.job.balancer_config import apply_balancer
+from repro.job.config_paths import model_part as _head
 from repro.job.loss_config import apply_hcral
+from repro.job.profile_scale import apply_profile_scale
 from repro.paths import project_path
-
-
-def _head(mm: Config, dotted: str):
-    """A part of the model by its path under `model`, as the detector entries name them."""
-    node = mm.model
-    for part in dotted.split("."):
-        node = node[part]
-    return node
-
-
-def _walk(node):
-    """Every dict inside a config (pipelines sit deep in nested datasets)."""
-    if isinstance(node, dict):
-        yield node
-        for v in node.values():
-            yield from _walk(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            yield from _walk(v)
 
 
 def _dataset_root_and_classes(cfg: DictConfig) -> tuple[Path, tuple[str, ...] | None]:
@@ -55,10 +39,8 @@ def apply_model_deltas(mm: Config, cfg: DictConfig) -> None:
     backbone on MMDetection's R50 VOC config (it ships no R101 one)."""
     deltas = (cfg.detector.get("model_deltas") or {}).get(cfg.dataset.family) or {}
     for dotted, value in deltas.items():
-        *parents, leaf = dotted.split(".")
-        node = mm.model
-        for part in parents:
-            node = node[part]
+        parent, _, leaf = dotted.rpartition(".")
+        node = _head(mm, parent) if parent else mm.model
         node[leaf] = OmegaConf.to_object(value) if OmegaConf.is_config(value) else value
 
 
@@ -99,72 +81,6 @@ def apply_reg_loss(mm: Config, cfg: DictConfig) -> None:
         head.loss_bbox = dict(loss, loss_weight=cfg.reg_loss.roi_loss_weight
                               if path != cfg.detector.anchor_head else loss["loss_weight"])
         head.reg_decoded_bbox = bool(cfg.reg_loss.decoded)
-
-
-# The head groups a balancer rule can act on, and the detector entry's key that names
-# each one's (cls, reg) loss keys. The paper's Table 4 balances the anchor head only.
-BALANCE_GROUPS = {"anchor": "balance_keys", "roi": "roi_balance_keys"}
-# Balancer config keys that are settings of the glue, not parameters of the rule.
-GLUE_KEYS = ("name", "label", "groups", "roi_factor", "cls_kpi")
-
-
-def apply_balancer(mm: Config, cfg: DictConfig) -> None:
-    b = cfg.balancer
-    if b.name == "static":
-        # Fixed weights, as the paper's Table 1 sets them: the head's own loss weights.
-        head = _head(mm, cfg.detector.anchor_head)
-        head.loss_cls.loss_weight = float(cfg.balancer.cls_weight)
-        head.loss_bbox.loss_weight = float(cfg.balancer.reg_weight) * head.loss_bbox.loss_weight
-        return
-    # A rule that changes the weights during training: the Balanced<Detector> glue.
-    from repro.mmdet.balanced_detector import EPOCH, balanced_type
-
-    rule = {k: v for k, v in OmegaConf.to_container(b).items() if k not in GLUE_KEYS}
-    if rule.get("period") == EPOCH:
-        if "iters" in cfg.profile:
-            # An iteration-based schedule (smoke) has the 1x shape counted in
-            # iterations (apply_schedule): its epoch is iters / dataset.epochs.
-            rule["period"] = max(1, round(int(cfg.profile.iters) / int(cfg.dataset.epochs)))
-        else:  # the train dataloader's length, known once the runner has built it
-            mm.custom_hooks = [*mm.get("custom_hooks", []), dict(type="BalancerEpochHook")]
-    elif isinstance(rule.get("period"), str):
-        raise ReproError(f"balancer.period={rule['period']!r}: give a number of "
-                         f"iterations or '{EPOCH}'")
-    groups = list(b.get("groups", ["anchor"]))
-    if not groups or len(set(groups)) != len(groups) or set(groups) - set(BALANCE_GROUPS):
-        raise ReproError(f"balancer.groups={groups}: name one or both of "
-                         f"{list(BALANCE_GROUPS)} (the anchor head, the RoI head), once each")
-    mm.model.type = balanced_type(mm.model.type)
-    if "anchor" in groups:
-        mm.model.balancer = dict(type=b.name, **rule)
-        mm.model.balance_keys = OmegaConf.to_container(cfg.detector.balance_keys)
-        if b.name == "dtp":
-            if b.cls_kpi not in CLS_KPIS:
-                raise ReproError(f"balancer.cls_kpi={b.cls_kpi!r}: choose one of {CLS_KPIS}")
-            from mmdet.registry import MODELS
-
-            from repro.mmdet.head_kpi import unreadable
-
-            # A head type registered by a module not imported yet is checked when the
-            # model is built (HeadKPITap) instead.
-            head_class = MODELS.get(_head(mm, cfg.detector.anchor_head).type)
-            problem = head_class and unreadable(head_class)
-            if problem:
-                raise ReproError(f"balancer=dtp on detector {cfg.detector.name}: {problem}")
-            mm.model.balance_kpi = dict(head=cfg.detector.anchor_head, cls=b.cls_kpi)
-    if "roi" in groups:
-        keys = cfg.detector.get("roi_balance_keys")
-        if not keys:
-            raise ReproError(f"balancer.groups={groups}: detector {cfg.detector.name} has no "
-                             f"RoI head (no roi_balance_keys in its entry); use groups=[anchor]")
-        if b.name == "dtp":
-            raise ReproError("balancer=dtp reads its KPIs from the anchor head only; use "
-                             "balancer.groups=[anchor]")
-        roi_rule = dict(type=b.name, **rule)
-        if "roi_factor" in b:  # Guided Loss: the cls weight x2 in an RoI head (methods.md 2)
-            roi_rule["scale"] = float(rule["scale"]) * float(b.roi_factor)
-        mm.model.roi_balancer = roi_rule
-        mm.model.roi_balance_keys = OmegaConf.to_container(keys)
 
 
 def _detector_tuning(cfg: DictConfig) -> dict:
@@ -215,76 +131,6 @@ def apply_schedule(mm: Config, cfg: DictConfig) -> None:
         for s in mm.param_scheduler:
             if s.type == "MultiStepLR":
                 s.end, s.milestones = ds.epochs, list(ds.milestones)
-
-
-def apply_profile_scale(mm: Config, cfg: DictConfig) -> None:
-    p = cfg.profile
-    for dl in (mm.train_dataloader, mm.test_dataloader):
-        dl.num_workers = p.workers
-        dl.persistent_workers = p.workers > 0
-    mm.train_dataloader.batch_size = p.images_per_gpu
-    if p.workers == 0:
-        # mmengine serialises annotations for worker processes and then runs a full
-        # gc.collect() per dataset (~0.2 s, growing with a long-lived worker's heap).
-        for d in _walk([mm.train_dataloader.dataset, mm.test_dataloader.dataset]):
-            if "ann_file" in d:
-                d["serialize_data"] = False
-    if "image_scale" in p:
-        for d in [*_walk(mm.train_dataloader), *_walk(mm.test_dataloader)]:
-            if d.get("type") == "Resize":
-                d["scale"] = tuple(p.image_scale)
-            if "filter_cfg" in d and d["filter_cfg"]:
-                d["filter_cfg"]["bbox_min_size"] = p.bbox_min_size
-                d["filter_cfg"]["min_size"] = p.bbox_min_size
-    weights = p.pretrained.get(cfg.detector.backbone) if p.get("pretrained") else None
-    if weights:
-        mm.model.backbone.init_cfg = dict(type="Pretrained", checkpoint=str(project_path(weights)))
-    if p.get("backbone"):  # a smaller backbone, trained from scratch
-        _shrink_model(mm.model, p)
-    if "test_batch" in p:
-        mm.test_dataloader.batch_size = p.test_batch
-
-
-def _shrink_model(model, p: DictConfig) -> None:
-    """The smoke profile's widths and sample counts, part by part of the detector."""
-    bb = p.backbone
-    depth = bb.depth
-    if model.backbone.type == "Res2Net" or model.backbone.get("dcn"):
-        # Res2Net has no 18-layer form, and ResNet's BasicBlock no deformable conv (HCRAL
-        # Table 7's R2-101-DCN, R101-DCN): the smallest bottleneck depth, at the same width.
-        depth = max(depth, 50)
-    model.backbone.update(depth=depth, base_channels=bb.base_channels,
-                          frozen_stages=bb.frozen_stages, norm_eval=bb.norm_eval, init_cfg=None)
-    expansion = 1 if depth in (18, 34) else 4
-    c = p.neck_channels
-    for neck in model.neck if isinstance(model.neck, list) else [model.neck]:
-        if neck.type == "FPN":
-            neck.in_channels = [bb.base_channels * expansion * 2 ** i for i in range(4)]
-            neck.out_channels = c
-        else:  # a refinement of the FPN's outputs (Libra R-CNN's BFP)
-            neck.in_channels = c
-    for dense in ("rpn_head", "bbox_head"):  # RPN, or a one-stage detector's head
-        if dense in model:
-            model[dense].in_channels = model[dense].feat_channels = c
-    if "roi_head" in model:
-        model.roi_head.bbox_roi_extractor.out_channels = c
-        if "mask_head" in model.roi_head:  # Mask R-CNN's mask branch, as narrow
-            model.roi_head.mask_roi_extractor.out_channels = c
-            model.roi_head.mask_head.in_channels = model.roi_head.mask_head.conv_out_channels = c
-        box = model.roi_head.bbox_head
-        box.in_channels = c
-        for width in ("fc_out_channels", "conv_out_channels"):  # Double-Head has both
-            if width in box:
-                box[width] = p.fc_channels
-    train, test = model.train_cfg, model.test_cfg
-    if "rpn" in train:
-        train.rpn.sampler.num = p.rpn_samples
-        # Proposals before / after the RPN's NMS: the paper's counts are sized for
-        # ~1000x600 images; on small images the CPU NMS would dominate the iteration.
-        train.rpn_proposal.update(nms_pre=p.proposals_pre_nms, max_per_img=p.proposals)
-        test.rpn.update(nms_pre=p.proposals_pre_nms, max_per_img=p.proposals)
-    if "rcnn" in train:
-        train.rcnn.sampler.num = p.rcnn_samples
 
 
 def apply_runtime(mm: Config, cfg: DictConfig, work_dir: Path) -> None:

@@ -1,0 +1,79 @@
+"""The profile's scale: dataloaders, image size, pretrained weights, and (smoke) a
+narrower detector trained from scratch. A change of scale, never of meaning: the same
+detector, losses, optimizer and evaluation (tests/test_mmdet_config.py)."""
+from __future__ import annotations
+
+from mmengine.config import Config
+from omegaconf import DictConfig
+
+from repro.job.config_paths import walk as _walk
+from repro.paths import project_path
+
+def apply_profile_scale(mm: Config, cfg: DictConfig) -> None:
+    p = cfg.profile
+    for dl in (mm.train_dataloader, mm.test_dataloader):
+        dl.num_workers = p.workers
+        dl.persistent_workers = p.workers > 0
+    mm.train_dataloader.batch_size = p.images_per_gpu
+    if p.workers == 0:
+        # mmengine serialises annotations for worker processes and then runs a full
+        # gc.collect() per dataset (~0.2 s, growing with a long-lived worker's heap).
+        for d in _walk([mm.train_dataloader.dataset, mm.test_dataloader.dataset]):
+            if "ann_file" in d:
+                d["serialize_data"] = False
+    if "image_scale" in p:
+        for d in [*_walk(mm.train_dataloader), *_walk(mm.test_dataloader)]:
+            if d.get("type") == "Resize":
+                d["scale"] = tuple(p.image_scale)
+            if "filter_cfg" in d and d["filter_cfg"]:
+                d["filter_cfg"]["bbox_min_size"] = p.bbox_min_size
+                d["filter_cfg"]["min_size"] = p.bbox_min_size
+    weights = p.pretrained.get(cfg.detector.backbone) if p.get("pretrained") else None
+    if weights:
+        mm.model.backbone.init_cfg = dict(type="Pretrained", checkpoint=str(project_path(weights)))
+    if p.get("backbone"):  # a smaller backbone, trained from scratch
+        _shrink_model(mm.model, p)
+    if "test_batch" in p:
+        mm.test_dataloader.batch_size = p.test_batch
+
+
+def _shrink_model(model, p: DictConfig) -> None:
+    """The smoke profile's widths and sample counts, part by part of the detector."""
+    bb = p.backbone
+    depth = bb.depth
+    if model.backbone.type == "Res2Net" or model.backbone.get("dcn"):
+        # Res2Net has no 18-layer form, and ResNet's BasicBlock no deformable conv (HCRAL
+        # Table 7's R2-101-DCN, R101-DCN): the smallest bottleneck depth, at the same width.
+        depth = max(depth, 50)
+    model.backbone.update(depth=depth, base_channels=bb.base_channels,
+                          frozen_stages=bb.frozen_stages, norm_eval=bb.norm_eval, init_cfg=None)
+    expansion = 1 if depth in (18, 34) else 4
+    c = p.neck_channels
+    for neck in model.neck if isinstance(model.neck, list) else [model.neck]:
+        if neck.type == "FPN":
+            neck.in_channels = [bb.base_channels * expansion * 2 ** i for i in range(4)]
+            neck.out_channels = c
+        else:  # a refinement of the FPN's outputs (Libra R-CNN's BFP)
+            neck.in_channels = c
+    for dense in ("rpn_head", "bbox_head"):  # RPN, or a one-stage detector's head
+        if dense in model:
+            model[dense].in_channels = model[dense].feat_channels = c
+    if "roi_head" in model:
+        model.roi_head.bbox_roi_extractor.out_channels = c
+        if "mask_head" in model.roi_head:  # Mask R-CNN's mask branch, as narrow
+            model.roi_head.mask_roi_extractor.out_channels = c
+            model.roi_head.mask_head.in_channels = model.roi_head.mask_head.conv_out_channels = c
+        box = model.roi_head.bbox_head
+        box.in_channels = c
+        for width in ("fc_out_channels", "conv_out_channels"):  # Double-Head has both
+            if width in box:
+                box[width] = p.fc_channels
+    train, test = model.train_cfg, model.test_cfg
+    if "rpn" in train:
+        train.rpn.sampler.num = p.rpn_samples
+        # Proposals before / after the RPN's NMS: the paper's counts are sized for
+        # ~1000x600 images; on small images the CPU NMS would dominate the iteration.
+        train.rpn_proposal.update(nms_pre=p.proposals_pre_nms, max_per_img=p.proposals)
+        test.rpn.update(nms_pre=p.proposals_pre_nms, max_per_img=p.proposals)
+    if "rcnn" in train:
+        train.rcnn.sampler.num = p.rcnn_samples
