@@ -110,3 +110,17 @@ def test_voc0712_trains_on_both_years_with_its_embedded_stand_in(tmp_path):
         assert mm.test_dataloader.dataset.ann_file == "VOC2007/ImageSets/Main/test.txt"
     for d in leaves:
         assert (Path(d.data_root) / d.ann_file).is_file()
+
+
+@pytest.mark.parametrize("detector, paper_depth, smoke_depth", [
+    ("faster_rcnn_r50", 50, 18), ("faster_rcnn_r101", 101, 34), ("retinanet_r101", 101, 34)])
+def test_a_deeper_paper_backbone_stays_deeper_under_smoke(tmp_path, detector, paper_depth,
+                                                         smoke_depth):
+    cell = "w1.00-1.00__voc_sgd_l1"
+    paper = mmdet(cell, tmp_path, f"detector={detector}", *PAPER,
+                  "profile.pretrained.resnet101=/weights/r101.pth")
+    smoke = mmdet(cell, tmp_path, f"detector={detector}")
+    assert paper.model.backbone.depth == paper_depth
+    assert smoke.model.backbone.depth == smoke_depth
+    # the FPN follows the backbone's widths (BasicBlock stages: 16, 32, 64, 128)
+    assert smoke.model.neck.in_channels == [16, 32, 64, 128]

@@ -108,8 +108,7 @@ def test_latex_table_has_the_markdowns_cells(tmp_path, table1):
 
 def _check_tabular(tex: str, columns: int, rows: int, workdir: Path):
     """Structure always; a real compile inside a minimal document where pdflatex exists."""
-    import shutil
-    import subprocess
+    from latex_check import compile_if_available
 
     body = [l for l in tex.splitlines() if not l.startswith("%")]
     assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") == 1
@@ -118,12 +117,7 @@ def _check_tabular(tex: str, columns: int, rows: int, workdir: Path):
     assert len(lines) == rows and all(l.count(r"\\") == 1 for l in lines)
     for line in lines[1:]:  # the group line spans columns with \multicolumn
         assert line.replace(r"\&", "").count("&") == columns - 1, line
-    if shutil.which("pdflatex"):
-        (workdir / "t.tex").write_text("\\documentclass{article}\\begin{document}\n" + tex
-                                   + "\\end{document}\n")
-        r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "t.tex"], cwd=workdir,
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stdout[-2000:]
+    compile_if_available(tex, workdir)
 
 
 def test_latex_escapes_special_characters():

@@ -2,13 +2,12 @@
 each cell's text (mean, std, n, Δ to its reference, paper value, difference), the note in
 every rendering (md, csv, tex, console), and the LaTeX body's structure."""
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from latex_check import compile_if_available
 from repro import records
 from repro.report.collect import collect
 from repro.report.markdown import render_console
@@ -188,10 +187,5 @@ def check_tabular(tex: str, columns: int, workdir: Path) -> list[str]:
     for line in rows:
         assert line.endswith(r" \\") and line.count(r"\\") == 1, line
         assert _cells_of(line) == columns, line
-    if shutil.which("pdflatex"):
-        (workdir / "t.tex").write_text("\\documentclass{article}\\begin{document}\n" + tex
-                                       + "\\end{document}\n")
-        r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "t.tex"], cwd=workdir,
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stdout[-2000:]
+    compile_if_available(tex, workdir)
     return [l for l in rows if "&" in l.replace(r"\&", "")][1:]

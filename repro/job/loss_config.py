@@ -24,7 +24,7 @@ from mmengine.config import Config
 from omegaconf import DictConfig, OmegaConf
 
 from repro.errors import ReproError
-from repro.job.config_paths import model_part
+from repro.job.config_paths import model_part, walk
 
 # Classification losses that need the IoU of each positive's decoded box, and the heads
 # that compute it (MMDetection's own RetinaHead / ATSSHead do not).
@@ -102,23 +102,13 @@ def apply_hcral(mm: Config, cfg: DictConfig, run_dir: Path) -> None:
     apply_single_scale(mm, cfg)
 
 
-def _dicts(node):
-    if isinstance(node, dict):
-        yield node
-        for v in node.values():
-            yield from _dicts(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            yield from _dicts(v)
-
-
 def apply_single_scale(mm: Config, cfg: DictConfig) -> None:
     """The shipped multi-scale configs (VFNet ms-2x, the paper's test-dev setting) train
     with RandomResize over (1333, 480..960); under a profile with one image scale
     (smoke) it becomes a plain Resize, which the profile's scale function then sizes."""
     if "image_scale" not in cfg.profile:
         return
-    for d in _dicts(mm.train_dataloader):
+    for d in walk(mm.train_dataloader):
         if d.get("type") == "RandomResize":
             keep = d.get("keep_ratio", True)
             d.clear()

@@ -40,7 +40,7 @@ def apply_profile_scale(mm: Config, cfg: DictConfig) -> None:
 def _shrink_model(model, p: DictConfig) -> None:
     """The smoke profile's widths and sample counts, part by part of the detector."""
     bb = p.backbone
-    depth = bb.depth
+    depth = (bb.get("depth_of") or {}).get(str(model.backbone.get("depth")), bb.depth)
     if model.backbone.type == "Res2Net" or model.backbone.get("dcn"):
         # Res2Net has no 18-layer form, and ResNet's BasicBlock no deformable conv (HCRAL
         # Table 7's R2-101-DCN, R101-DCN): the smallest bottleneck depth, at the same width.
