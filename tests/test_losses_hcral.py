@@ -189,3 +189,12 @@ def test_classification_losses_have_finite_gradients(fn):
     loss = fn(logits, labels)
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
+
+
+def test_hcrac_of_a_diverged_score_is_nan_not_a_crash():
+    from repro.losses.hcrac import ghm_weights
+
+    prob = torch.tensor([[0.2, float("nan")], [0.9, 0.1]])
+    target = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    w = ghm_weights(prob, target, torch.ones_like(prob, dtype=torch.bool))
+    assert w.shape == prob.shape and torch.isfinite(w).all()

@@ -36,7 +36,9 @@ def ghm_weights(prob: Tensor, target: Tensor, valid: Tensor, bins: int = 20,
     of each non-empty bin is its moving average acc <- m acc + (1 - m) count, as
     GHM-C's reference implementation (MMDetection's GHMC, acc starting at 0)."""
     g = (prob.detach() - target).abs()
-    idx = (g * bins).long().clamp(max=bins - 1)  # bin i holds g in [i/M, (i+1)/M)
+    # bin i holds g in [i/M, (i+1)/M); a non-finite score (a diverged model) goes to bin
+    # 0 here and makes the loss NaN below, which the run records as the outcome `nan`.
+    idx = (g * bins).nan_to_num(0.0).long().clamp(0, bins - 1)
     counts = torch.bincount(idx[valid], minlength=bins).to(prob.dtype)
     n_valid = valid.sum().to(prob.dtype)
     nonempty = (counts > 0).sum().clamp(min=1).to(prob.dtype)

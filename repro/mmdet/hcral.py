@@ -223,6 +223,13 @@ class HCRALVFNetHead(VFNetHead):
         return targets
 
     def loss_by_feat(self, cls_scores, bbox_preds, bbox_preds_refine, *args, **kwargs):
+        # A diverged model ends here as the outcome `nan`, before its backward: mmcv's CPU
+        # deformable-conv backward (the star-shaped conv of this head) segfaults on
+        # non-finite inputs, which would take the whole worker down with it.
+        if not all(bool(torch.isfinite(t).all()) for t in (*cls_scores, *bbox_preds)):
+            from repro.job.hooks import Diverged
+
+            raise Diverged("nan", "non-finite predictions of the VFNet head")
         self._scores = torch.cat([s.detach().permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels)
                                   for s in cls_scores]).sigmoid()
         self._rf_ious = None
