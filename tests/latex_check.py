@@ -1,6 +1,7 @@
-"""Compile a table body inside a minimal LaTeX document, where pdflatex exists (it is not
-installed on the reference machine, nor installable from PyPI: the tests then check the
-body's structure only)."""
+"""Compile a table body inside a minimal LaTeX document, where pdflatex exists (Debian's
+texlive-latex-base, scripts/install_latex.sh; CI installs it and sets REPRO_REQUIRE_LATEX).
+Without it the tests check the body's structure only."""
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -8,6 +9,8 @@ from pathlib import Path
 
 def compile_if_available(tex: str, workdir: Path) -> None:
     if not shutil.which("pdflatex"):
+        assert not os.environ.get("REPRO_REQUIRE_LATEX"), \
+            "REPRO_REQUIRE_LATEX is set but pdflatex is missing: bash scripts/install_latex.sh"
         return
     (workdir / "t.tex").write_text("\\documentclass{article}\\begin{document}\n" + tex
                                    + "\\end{document}\n")
