@@ -80,6 +80,37 @@ def explain_compose_error(error: Exception) -> str:
     return " ".join(text.split("Config search path:")[0].split())
 
 
+def _entry_composed_first(group: str, argv: list[str]) -> dict | None:
+    """The entry of a group Hydra composes before the sweep: the command line's choice, or
+    conf/config.yaml's default; as plain YAML (None: no such group)."""
+    import yaml
+
+    name = next((a.split("=", 1)[1] for a in argv if a.startswith(f"{group}=")), None)
+    if name is None:
+        with open(CONF_DIR / "config.yaml") as f:
+            defaults = yaml.safe_load(f).get("defaults", [])
+        name = next((item[group] for item in defaults
+                     if isinstance(item, dict) and item.get(group)), None)
+    path = CONF_DIR / group / f"{name}.yaml"
+    if name is None or not path.is_file():
+        return None
+    with open(path) as f:
+        return {"_name": name, **(yaml.safe_load(f) or {})}
+
+
+def check_group_key(key: str, value: str, argv: list[str]) -> None:
+    """`balancer.cls_kpi=x`: Hydra composes the default entry (static) first and refuses a
+    key it lacks, before any cell's own balancer is chosen; `++` sets it where it exists."""
+    group, _, sub = key.partition(".")
+    if "." in sub or not (CONF_DIR / group).is_dir():
+        return
+    entry = _entry_composed_first(group, argv)
+    if entry is not None and sub not in entry:
+        raise ReproError(f"{key} is not a setting of {group}={entry['_name']}, which Hydra "
+                         f"composes before each cell picks its own {group}; write "
+                         f"++{key}={value} to set it in the cells whose {group} has it")
+
+
 def precheck_argv(argv: list[str]) -> None:
     if HELP_FLAGS.intersection(argv):
         return
@@ -92,6 +123,8 @@ def precheck_argv(argv: list[str]) -> None:
         key, eq, value = arg.partition("=")
         if eq and "." not in key and "/" not in key and not key.startswith(("+", "~")):
             check_choice(key, value)
+        elif eq and key.count(".") == 1 and not key.startswith(("+", "~", "hydra.")):
+            check_group_key(key, value, argv)
     if not {"-m", "--multirun"}.intersection(argv):
         raise ReproError(f"a table is a sweep: add -m (python -m repro table={table} -m); "
                          f"to run some cells only, add cells='<pattern>'")

@@ -93,3 +93,19 @@ def test_a_bad_table_cell_is_named_before_anything_runs(repro, bad_table, row, n
 def test_a_bad_claim_or_figure_fails_before_any_training(repro, bad_table, extra, needle):
     name = bad_table("  - {id: ok, paper: [1.0]}\n" + extra)
     _assert_clean_refusal(repro(f"table={name}", "-m"), repro.tmp_path, needle)
+
+
+@pytest.mark.parametrize("overrides, needle", [
+    (["++balancer.groups=[rpn]"], "balancer.groups=['rpn']: name one or both of ['anchor', 'roi']"),
+    (["++balancer.cls_kpi=recall"], "balancer.cls_kpi='recall': choose one of"),
+    (["++balancer.groups=[anchor,roi]"], "balancer=dtp reads its KPIs from the anchor head only"),
+])
+def test_a_bad_balancer_setting_is_refused_before_anything_runs(repro, overrides, needle):
+    r = repro("table=4", "-m", "cells=[dtp__*]", *overrides)
+    _assert_clean_refusal(r, repro.tmp_path, "table 4, cell dtp__retinanet", needle)
+
+
+def test_a_key_the_default_balancer_lacks_says_to_use_plus_plus(repro):
+    r = repro("table=4", "-m", "balancer.cls_kpi=recall")
+    _assert_clean_refusal(r, repro.tmp_path, "balancer.cls_kpi is not a setting of "
+                          "balancer=static", "++balancer.cls_kpi=recall")

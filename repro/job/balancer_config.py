@@ -9,13 +9,10 @@ from __future__ import annotations
 from mmengine.config import Config
 from omegaconf import DictConfig, OmegaConf
 
-from repro.balancers.kpi import CLS_KPIS
 from repro.errors import ReproError
+from repro.balancer_options import EPOCH, check_balancer_options, groups_of
 from repro.job.config_paths import model_part as _head
 
-# The head groups a balancer rule can act on, and the detector entry's key that names
-# each one's (cls, reg) loss keys. The paper's Table 4 balances the anchor head only.
-BALANCE_GROUPS = {"anchor": "balance_keys", "roi": "roi_balance_keys"}
 # Balancer config keys that are settings of the glue, not parameters of the rule.
 GLUE_KEYS = ("name", "label", "groups", "roi_factor", "cls_kpi")
 
@@ -29,7 +26,9 @@ def apply_balancer(mm: Config, cfg: DictConfig) -> None:
         head.loss_bbox.loss_weight = float(cfg.balancer.reg_weight) * head.loss_bbox.loss_weight
         return
     # A rule that changes the weights during training: the Balanced<Detector> glue.
-    from repro.mmdet.balanced_detector import EPOCH, balanced_type
+    from repro.mmdet.balanced_detector import balanced_type
+
+    check_balancer_options(OmegaConf.to_container(b), where=f"detector {cfg.detector.name}")
 
     rule = {k: v for k, v in OmegaConf.to_container(b).items() if k not in GLUE_KEYS}
     if rule.get("period") == EPOCH:
@@ -39,20 +38,12 @@ def apply_balancer(mm: Config, cfg: DictConfig) -> None:
             rule["period"] = max(1, round(int(cfg.profile.iters) / int(cfg.dataset.epochs)))
         else:  # the train dataloader's length, known once the runner has built it
             mm.custom_hooks = [*mm.get("custom_hooks", []), dict(type="BalancerEpochHook")]
-    elif isinstance(rule.get("period"), str):
-        raise ReproError(f"balancer.period={rule['period']!r}: give a number of "
-                         f"iterations or '{EPOCH}'")
-    groups = list(b.get("groups", ["anchor"]))
-    if not groups or len(set(groups)) != len(groups) or set(groups) - set(BALANCE_GROUPS):
-        raise ReproError(f"balancer.groups={groups}: name one or both of "
-                         f"{list(BALANCE_GROUPS)} (the anchor head, the RoI head), once each")
+    groups = groups_of(b)
     mm.model.type = balanced_type(mm.model.type)
     if "anchor" in groups:
         mm.model.balancer = dict(type=b.name, **rule)
         mm.model.balance_keys = OmegaConf.to_container(cfg.detector.balance_keys)
         if b.name == "dtp":
-            if b.cls_kpi not in CLS_KPIS:
-                raise ReproError(f"balancer.cls_kpi={b.cls_kpi!r}: choose one of {CLS_KPIS}")
             from mmdet.registry import MODELS
 
             from repro.mmdet.head_kpi import unreadable
@@ -69,9 +60,6 @@ def apply_balancer(mm: Config, cfg: DictConfig) -> None:
         if not keys:
             raise ReproError(f"balancer.groups={groups}: detector {cfg.detector.name} has no "
                              f"RoI head (no roi_balance_keys in its entry); use groups=[anchor]")
-        if b.name == "dtp":
-            raise ReproError("balancer=dtp reads its KPIs from the anchor head only; use "
-                             "balancer.groups=[anchor]")
         roi_rule = dict(type=b.name, **rule)
         if "roi_factor" in b:  # Guided Loss: the cls weight x2 in an RoI head (methods.md 2)
             roi_rule["scale"] = float(rule["scale"]) * float(b.roi_factor)

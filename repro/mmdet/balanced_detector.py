@@ -33,11 +33,11 @@ from mmdet.registry import MODELS
 from torch import nn
 
 from repro.balancers import ALWA, DTP, DWA, GuidedLoss, Static, UncertaintyWeighting
+from repro.balancer_options import EPOCH  # a DWA period in epochs
 from repro.mmdet.head_kpi import HeadKPITap
 
 RULES = {"alwa": ALWA, "static": Static, "guided_loss": GuidedLoss, "dwa": DWA,
          "dtp": DTP, "uncertainty": UncertaintyWeighting}
-EPOCH = "epoch"  # a DWA period given in epochs, resolved to iterations at run time
 
 
 class BalancerHolder(nn.Module):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import math
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from repro.errors import ReproError
+from repro.balancer_options import check_balancer_options
 from repro.paths import project_path
 
 # What a dataset folder must hold, per dataset family, for the paper profile.
@@ -33,6 +34,7 @@ def _positive(value, name: str, where: str) -> None:
 
 
 def check_job(cfg: DictConfig, where: str) -> None:
+    check_balancer_options(OmegaConf.to_container(cfg.balancer), where)
     # The loss weights of Table 1, and ALWA's lambda0 and C (Table 6).
     for key in ("cls_weight", "reg_weight", "lambda0", "interval"):
         if key in cfg.balancer:
