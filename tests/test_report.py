@@ -159,3 +159,16 @@ def test_a_run_awaiting_the_evaluation_server_is_shown_as_such(tmp_path):
     rec = read_record(str(tmp_path))
     assert rec["state"] == "awaiting server"
     assert _summary([rec["state"]], [None], [None])["state"] == "awaiting server"
+
+
+def test_the_frame_carries_each_runs_provenance(tmp_path):
+    from repro.report.collect import read_record
+
+    records.write_json(tmp_path / records.STATUS, {"state": "done", "seconds": 2.0})
+    records.write_json(tmp_path / records.METRICS, {"metric": "mAP", "value": 41.0})
+    assert read_record(str(tmp_path))["git_commit"] is None  # no provenance.json: unknown
+    records.write_json(tmp_path / records.PROVENANCE, {
+        "git": {"commit": "abc123", "dirty": True}, "overrides": ["detector=faster_rcnn_r50", "seed=0"]})
+    rec = read_record(str(tmp_path))
+    assert (rec["git_commit"], rec["git_dirty"], rec["value"]) == ("abc123", True, 41.0)
+    assert rec["overrides"] == "detector=faster_rcnn_r50 seed=0"

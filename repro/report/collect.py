@@ -23,7 +23,7 @@ from repro.table.spec import TableSpec
 
 COLUMNS = ["profile", "table", "row", "column", "seed", "state", "reason", "metric",
            "value", "seconds", "run_dir", "problem", "host", "pid", "slurm_job_id",
-           "started", "ended"]
+           "started", "ended", "git_commit", "git_dirty", "overrides"]
 
 
 def table_dir(spec: TableSpec, *, profile: str, sweeps_root: str | Path) -> Path:
@@ -56,6 +56,16 @@ def _seed_dirs(cell_dir: str) -> list[tuple[int, str]]:
 AWAITING_SOURCE, AWAITING = "awaiting evaluation server", "awaiting server"
 
 
+def _provenance(seed_dir: str) -> dict:
+    """Which code and overrides produced the run (provenance.json); missing is allowed:
+    a run folder copied without it still counts, its provenance unknown."""
+    prov, _ = _read(os.path.join(seed_dir, records.PROVENANCE))
+    git = (prov or {}).get("git") or {}
+    overrides = (prov or {}).get("overrides")
+    return {"git_commit": git.get("commit"), "git_dirty": git.get("dirty"),
+            "overrides": " ".join(overrides) if isinstance(overrides, list) else None}
+
+
 def read_record(seed_dir: str) -> dict:
     """One run's record as the report sees it: state, value, and what is wrong with it."""
     status, why = _read(os.path.join(seed_dir, records.STATUS))
@@ -63,7 +73,8 @@ def read_record(seed_dir: str) -> dict:
         return {"state": "corrupt", "problem": f"status.json {why}"}
     state = status.get("state")
     rec = {"state": state, "reason": status.get("reason"), "seconds": status.get("seconds"),
-           **{k: status.get(k) for k in ("host", "pid", "slurm_job_id", "started", "ended")}}
+           **{k: status.get(k) for k in ("host", "pid", "slurm_job_id", "started", "ended")},
+           **_provenance(seed_dir)}
     if state not in (records.DONE, records.FAILED, records.RUNNING):
         return {**rec, "state": "corrupt", "problem": f"status.json has state {state!r}"}
     if state == records.DONE:
