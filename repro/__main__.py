@@ -1,6 +1,9 @@
-"""`python -m repro table=<id> -m`: run a paper table's sweep (see conf/config.yaml)."""
+"""`python -m repro table=<id> -m` (or `repro table=<id> -m`): run a paper table's sweep
+(see conf/config.yaml); `repro --help` lists what there is; `repro plan|status|report|enter
+...` runs the sibling command."""
 from __future__ import annotations
 
+import importlib
 import sys
 
 import hydra
@@ -16,10 +19,26 @@ def main(cfg: DictConfig) -> dict:
     return run_cell(cfg)
 
 
+def _sibling(name: str, argv: list[str]) -> int:
+    module = importlib.import_module(f"repro.{name}")
+    sys.argv[0] = f"python -m repro.{name}"
+    return int(module.main(argv) or 0)
+
+
 if __name__ == "__main__":
+    from repro.help import SIBLINGS
+
+    args = sys.argv[1:]
+    if args and args[0] in SIBLINGS:
+        sys.exit(_sibling(args[0], args[1:]))
+    if {"-h", "--help"}.intersection(args):
+        from repro.help import text
+
+        print(text())
+        sys.exit(0)
     try:
-        precheck_argv(sys.argv[1:])
+        precheck_argv(args)
     except Exception as e:  # noqa: BLE001 - ReproError only, see precheck_argv
         fail(e)
-    sys.argv[1:] = hydra_argv(sys.argv[1:])
+    sys.argv[1:] = hydra_argv(args)
     main()

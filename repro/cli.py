@@ -121,7 +121,17 @@ def precheck_argv(argv: list[str]) -> None:
     load_table(table)  # unknown table, or a table file that does not parse
     for arg in argv:  # a config-group choice that does not exist: detector=..., balancer=...
         key, eq, value = arg.partition("=")
-        if eq and "." not in key and "/" not in key and not key.startswith(("+", "~")):
+        if eq and key == "trackers":  # an unknown tracker, or one whose package is missing
+            import yaml
+
+            from repro.tracker_options import check_trackers
+
+            try:
+                check_trackers(yaml.safe_load(value))
+            except yaml.YAMLError:
+                raise ReproError(f"trackers={value}: give a list, e.g. "
+                                 f"trackers=[tensorboard,mlflow]") from None
+        elif eq and "." not in key and "/" not in key and not key.startswith(("+", "~")):
             check_choice(key, value)
         elif eq and key.count(".") == 1 and not key.startswith(("+", "~", "hydra.")):
             check_group_key(key, value, argv)

@@ -1,5 +1,5 @@
 """python -m repro.plan table=N [profile=smoke|paper] [launcher=local|slurm] [seeds=N]
-[cells=PATTERN] [sweeps_root=sweeps] [gpu=v100|a100|h100|h200] [s_per_iter=S]
+[noise_seeds=N] [cells=PATTERN] [sweeps_root=sweeps] [gpu=v100|a100|h100|h200] [s_per_iter=S]
 [retry_failed=false] [force=false]
 
 Price a table before running it: every cell and seed with its state (done, failed,
@@ -8,7 +8,9 @@ would submit them (local worker processes, or SLURM job arrays with their size,
 parallelism and GPUs per job), and what they cost: GPU-hours under the paper profile
 (iterations from the dataset and the profile's batch, times a seconds-per-iteration
 figure per detector and GPU type from conf/cost.yaml, overridable here), CPU minutes
-under the smoke profile (measured seconds per cell, conf/cost.yaml).
+under the smoke profile (measured seconds per cell, conf/cost.yaml). It also prices the
+table's noise estimate: the runs its reference cells add with `noise_seeds` seeds (the
+profile's default: 5 under smoke, 1 under paper), or what noise_seeds=3 would cost.
 
 Pure: YAML and the run records only (no Hydra composition, no torch, no mmdet), so it
 answers in well under a second for any table.
@@ -34,7 +36,7 @@ from repro.sweep.expand import expand
 from repro.table.spec import TableSpec
 
 DEFAULTS = {"table": "all", "profile": "smoke", "launcher": "local", "seeds": "1",
-            "cells": "", "sweeps_root": "sweeps", "gpu": "", "s_per_iter": "",
+            "noise_seeds": "", "cells": "", "sweeps_root": "sweeps", "gpu": "", "s_per_iter": "",
             "retry_failed": "false", "force": "false"}
 GROUPS = ("detector", "dataset")
 
@@ -98,6 +100,7 @@ class Run:
     images_per_gpu: int
     would_run: bool
     cost: float = 0.0  # seconds (smoke: CPU) or GPU-hours (paper)
+    noise: bool = False  # a run only the noise estimate asks for (a reference cell's extra seed)
 
 
 def _state(run_dir: Path) -> str:
@@ -120,13 +123,20 @@ def _would_run(state: str, retry_failed: bool, force: bool) -> bool:
     return state != records.DONE
 
 
-def runs(spec: TableSpec, a: dict, profile: dict) -> list[Run]:
+def noise_seeds(a: dict, profile: dict):
+    return yaml.safe_load(a["noise_seeds"]) if a["noise_seeds"] else profile.get("noise_seeds", 1)
+
+
+def runs(spec: TableSpec, a: dict, profile: dict, noise: int | None = None) -> list[Run]:
     seeds = yaml.safe_load(a["seeds"]) if a["seeds"] else 1
     cells = [c for c in a["cells"].split(",") if c] or None
     chosen = _default_choices()
+    plain = {j.run_dir for j in expand(spec, profile=a["profile"], sweeps_root=a["sweeps_root"],
+                                       seeds=seeds, cells=cells)}
     out = []
     for job in expand(spec, profile=a["profile"], sweeps_root=a["sweeps_root"],
-                      seeds=seeds, cells=cells):
+                      seeds=seeds, cells=cells,
+                      noise_seeds=noise_seeds(a, profile) if noise is None else noise):
         over = dict(chosen)
         prof = dict(profile)
         for o in job.overrides:
@@ -140,7 +150,7 @@ def runs(spec: TableSpec, a: dict, profile: dict) -> list[Run]:
                        _entry("dataset", over["dataset"]), int(prof.get("gpus") or 0),
                        int(prof["images_per_gpu"]),
                        _would_run(state, cli.flag(a["retry_failed"], "retry_failed"),
-                                  cli.flag(a["force"], "force"))))
+                                  cli.flag(a["force"], "force")), noise=job.run_dir not in plain))
     return out
 
 
@@ -222,6 +232,7 @@ def plan(spec: TableSpec, a: dict) -> list[str]:
         lines.append("* running: resumes from its checkpoint unless a live job still holds "
                      "it (python -m repro.status shows which)")
     lines += _launcher_lines(todo, a, profile)
+    lines += _noise_lines(spec, a, profile, items, cost, unit)
     total = sum(r.cost for r in todo)
     if paper:
         lines.append(f"Cost of the runs to go: {total:,.0f} GPU-hours "
@@ -233,6 +244,31 @@ def plan(spec: TableSpec, a: dict) -> list[str]:
                      f"{total / 60 / n:.1f} minutes of wall time at {n} at a time "
                      f"(measured seconds per cell, conf/cost.yaml)")
     return lines
+
+
+def _noise_lines(spec: TableSpec, a: dict, profile: dict, items: list[Run], cost: dict,
+                 unit: str) -> list[str]:
+    """What the table's noise estimate costs (repro/report/noise.py): its reference cells'
+    extra seeds, included above; or, with noise_seeds=1, what 3 would cost."""
+    k = int(noise_seeds(a, profile))
+    refs = len({r.cell for r in items} & {c.id for c in spec.noise_cells()})
+    if not refs:
+        return ["Noise estimate: this table has no reference cells (nor noise_rows); "
+                "seeds=3 measures the noise on every cell."]
+    extra = [r for r in items if r.noise]
+    if k > 1 or extra:
+        spent = sum(r.cost for r in extra)
+        return [f"Noise estimate: {refs} reference cells x seeds 0..{k - 1} = {len(extra)} "
+                f"extra runs, {_amount(spent, unit)} of the cost below (noise_seeds={k})."]
+    what_if = [r for r in runs(spec, a, profile, noise=3) if r.noise]
+    price(what_if, a, cost)
+    return [f"Noise estimate: none (noise_seeds=1: one seed per reference cell, every "
+            f"verdict inconclusive); noise_seeds=3 would add {len(what_if)} runs of the "
+            f"{refs} reference cells, {_amount(sum(r.cost for r in what_if), unit)}."]
+
+
+def _amount(cost: float, unit: str) -> str:
+    return f"{cost:,.0f} GPU-hours" if unit == "GPU-h" else f"{cost / 60:.1f} CPU-minutes"
 
 
 def main(argv: list[str] | None = None) -> int:

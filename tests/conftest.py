@@ -12,7 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_repro(*args, tmp_path: Path, module: str = "repro", timeout: int = 600, env=None):
-    """`python -m repro ...` as a user runs it, with run folders and results in tmp_path."""
+    """`python -m repro ...` as a user runs it, with run folders and results in tmp_path.
+
+    A sweep runs its reference cells with the profile's noise_seeds (5 under smoke); the
+    tests that are not about the noise estimate run one seed (noise_seeds=1) unless they
+    name noise_seeds themselves (tests/test_noise_sweep.py does)."""
+    if module == "repro" and "-m" in args and not any(a.startswith("noise_seeds=") for a in args):
+        args = (*args, "noise_seeds=1")
     cmd = [sys.executable, "-m", module, *args,
            f"sweeps_root={tmp_path / 'sweeps'}", f"results_root={tmp_path / 'results'}"]
     full_env = {**os.environ, "REPRO_DATA_ROOT": str(DATA_ROOT), **(env or {})}

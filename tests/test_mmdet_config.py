@@ -81,7 +81,13 @@ def test_a_profile_changes_scale_not_meaning(cell_id, tmp_path):
     smoke = mmdet(cell_id, tmp_path)
     paper = mmdet(cell_id, tmp_path, *PAPER)
     assert _meaning(smoke) == _meaning(paper)
-    assert smoke.model.backbone.depth == 18 and smoke.model.backbone.init_cfg is None
+    # the smoke backbone: ResNet-18-shaped, its stand-in weights through MMDetection's own
+    # pretrained path (repro/mmdet/stand_in_backbone.py), the shipped frozen stem and BN
+    assert smoke.model.backbone.depth == 18
+    assert smoke.model.backbone.init_cfg["type"] == "Pretrained"
+    assert smoke.model.backbone.init_cfg["checkpoint"].endswith("resnet18-w16-s400-v1.pth")
+    assert (smoke.model.backbone.frozen_stages, smoke.model.backbone.norm_eval) == \
+        (paper.model.backbone.frozen_stages, paper.model.backbone.norm_eval) == (1, True)
     assert smoke.train_cfg.type == "IterBasedTrainLoop"
 
 

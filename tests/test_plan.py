@@ -26,7 +26,7 @@ def test_states_and_what_a_launch_would_run(tmp_path, capsys):
     write_record(root, "table3", "dynamic_rcnn__initial", 0, state="done")
     write_record(root, "table3", "dynamic_rcnn__alwa1", 0, state="failed", reason="nan")
     write_record(root, "table3", "libra_rcnn__alwa2", 0, state="running")
-    assert run_plan("table=3", f"sweeps_root={root}") == 0
+    assert run_plan("table=3", f"sweeps_root={root}", "noise_seeds=1") == 0
     out = capsys.readouterr().out
     line = {l.split()[0]: l for l in out.splitlines() if "__" in l}
     assert "done" in line["dynamic_rcnn__initial"] and " - " in line["dynamic_rcnn__initial"]
@@ -35,19 +35,46 @@ def test_states_and_what_a_launch_would_run(tmp_path, capsys):
     assert "yes" in line["double_head_rcnn__initial"]
     assert "9 runs: 1 done, 1 failed, 1 running, 6 pending" in out
     assert "Would run 7 runs" in out and "* running: resumes" in out
-    run_plan("table=3", f"sweeps_root={root}", "retry_failed=true")
+    run_plan("table=3", f"sweeps_root={root}", "retry_failed=true", "noise_seeds=1")
     assert "Would run 8 runs" in capsys.readouterr().out
-    run_plan("table=3", f"sweeps_root={root}", "force=true")
+    run_plan("table=3", f"sweeps_root={root}", "force=true", "noise_seeds=1")
     assert "Would run 9 runs" in capsys.readouterr().out
 
 
 def test_smoke_cost_is_measured_seconds_per_cell(tmp_path, capsys):
-    run_plan("table=3", f"sweeps_root={tmp_path}", "seeds=2")
+    run_plan("table=3", f"sweeps_root={tmp_path}", "seeds=2", "noise_seeds=1")
     out = capsys.readouterr().out
     s = COST["smoke"]["s_per_cell"]
-    total = 2 * (s["dynamic_rcnn_*"] + s["double_head_*"] + s["libra_rcnn_*"]) * 3
+    per_row = s["dynamic_rcnn_*"] + s["double_head_*"] + s["libra_rcnn_*"]
+    total = 2 * per_row * 3
     assert f"{total / 60:.1f} CPU-minutes" in out
     assert "18 runs: 0 done, 0 failed, 0 running, 18 pending" in out
+    # the default noise estimate: the Initial column (3 cells) on seeds 0..4, 3 more each
+    run_plan("table=3", f"sweeps_root={tmp_path}", "seeds=2")
+    out = capsys.readouterr().out
+    assert "27 runs: 0 done, 0 failed, 0 running, 27 pending" in out
+    assert (f"Noise estimate: 3 reference cells x seeds 0..4 = 9 extra runs, "
+            f"{3 * per_row / 60:.1f} CPU-minutes of the cost below (noise_seeds=5)") in out
+
+
+def test_paper_noise_estimate_is_priced_in_gpu_hours(tmp_path, capsys):
+    # Table 1 under the paper profile: one seed by default; what noise_seeds=3 would cost
+    run_plan("table=1", "profile=paper", f"sweeps_root={tmp_path}")
+    out = capsys.readouterr().out
+    p = COST["paper"]
+    per_run = {}
+    for fam, images in (("voc", p["images"]["VOC2012"] * 3), ("coco", p["images"]["coco"])):
+        iters = math.ceil(images / 8) * 12
+        s = p["s_per_iter"]["faster_rcnn_r50"] * p["dataset_factor"][fam]
+        per_run[fam] = (iters * s / 3600 + p["test_hours"][fam]) * 4
+    extra = 2 * (4 * per_run["voc"] + 2 * per_run["coco"])  # 6 reference cells x 2 seeds
+    assert ("Noise estimate: none (noise_seeds=1: one seed per reference cell, every "
+            "verdict inconclusive); noise_seeds=3 would add 12 runs of the 6 reference "
+            f"cells, {extra:,.0f} GPU-hours.") in out
+    run_plan("table=1", "profile=paper", f"sweeps_root={tmp_path}", "noise_seeds=3")
+    out = capsys.readouterr().out
+    assert f"= 12 extra runs, {extra:,.0f} GPU-hours of the cost below (noise_seeds=3)" in out
+    assert "132 runs" in out
 
 
 def test_paper_cost_from_iterations_and_seconds_per_iteration(tmp_path, capsys):

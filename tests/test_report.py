@@ -113,7 +113,10 @@ def _check_tabular(tex: str, columns: int, rows: int, workdir: Path):
     body = [l for l in tex.splitlines() if not l.startswith("%")]
     assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") == 1
     assert body[0] == r"\begin{tabular}{l" + "c" * (columns - 1) + "}"
-    lines = [l for l in body if l.endswith(r"\\")]
+    # full-width rows under the body: the noise legend (and a table's note)
+    notes = [l for l in body if l.startswith(rf"\multicolumn{{{columns}}}{{l}}")]
+    assert any("Noise, the pooled" in l for l in notes)
+    lines = [l for l in body if l.endswith(r"\\") and l not in notes]
     assert len(lines) == rows and all(l.count(r"\\") == 1 for l in lines)
     for line in lines[1:]:  # the group line spans columns with \multicolumn
         assert line.replace(r"\&", "").count("&") == columns - 1, line

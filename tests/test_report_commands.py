@@ -37,21 +37,50 @@ def test_status_lists_every_cell_and_seed(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"ALWA Table 1 (table1), smoke profile: {tmp_path}/smoke/table1"
     rows = {tuple(l.split()[:2]): " ".join(l.split()[2:]) for l in lines[2:-1]}
-    assert len(rows) == 240  # 120 cells x seeds 0 and 1 (every seed found on disk)
+    # 120 cells x seed 0, the 6 reference cells (the baseline row) seeds 0..4 (noise_seeds)
+    assert len(rows) == 144
     assert rows[("w1.00-1.00__voc_sgd_l1", "0")] == "done vm pid 12512 11.8s"
     assert rows[("w1.00-1.00__voc_sgd_l1", "1")] == "failed(nan) node7 pid 88 slurm 4242_3 1m35s"
     assert rows[("w0.10-0.50__voc_sgd_l1", "0")] == "running node7 pid 90 slurm 4243 for 3m05s"
     assert rows[("w0.10-0.75__voc_sgd_l1", "0")] == (
         "corrupt(done without metrics.json (missing)) vm pid 1 1h06m")
-    assert rows[("w2.00-2.00__coco_adamw_l1", "1")] == "pending - -"
-    assert lines[-1] == ("240 runs (120 cells x 2 seeds): 1 done, 1 failed, 1 running, "
-                         "1 corrupt, 236 pending")
+    assert rows[("w1.00-1.00__coco_adamw_l1", "4")] == "pending - -"
+    assert ("w2.00-2.00__coco_adamw_l1", "1") not in rows
+    assert lines[-1] == ("144 runs (120 cells x 1 seed; 6 reference cells seeds 0-4): 1 done, "
+                         "1 failed, 1 running, 1 corrupt, 140 pending")
 
 
 def test_status_takes_the_seeds_of_the_sweep(tmp_path, capsys):
     _some_records(tmp_path)
     assert status_main(["table=1", f"sweeps_root={tmp_path}", "seeds=3"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(
+        "372 runs (120 cells x 3 seeds; 6 reference cells seeds 0-4)")
+    assert status_main(["table=1", f"sweeps_root={tmp_path}", "seeds=3", "noise_seeds=1"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("360 runs (120 cells x 3 seeds)")
+
+
+def test_status_summary_is_one_line_per_table(tmp_path, capsys):
+    _some_records(tmp_path)
+    assert status_main(["table=1", f"sweeps_root={tmp_path}", "summary=true"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "table1    ALWA Table 1     144 runs: 1 done, 1 failed (nan 1), 1 running, 1 corrupt, "
+        "140 pending - 1% finished"]
+
+
+def test_status_of_every_table_ends_with_their_summaries(tmp_path, capsys):
+    from repro.table.spec import available_tables, load_table
+
+    _some_records(tmp_path)
+    assert status_main([f"sweeps_root={tmp_path}"]) == 0  # table=all, the default
+    lines = capsys.readouterr().out.splitlines()
+    names = available_tables()
+    head = lines.index(f"Summary, smoke profile ({tmp_path}):")
+    summary = lines[head + 1:]
+    assert [l.split()[0] for l in summary] == [load_table(n).id for n in names]
+    assert summary[0].startswith("table1    ALWA Table 1     144 runs: 1 done, 1 failed (nan 1)")
+    table2 = summary[names.index("2")]
+    # Table 2: 36 cells, its 4 plain rows x 3 losses (12 reference cells) on 4 more seeds
+    assert table2.endswith("84 runs: 0 done, 0 failed, 0 running, 84 pending - 0% finished")
 
 
 def _run(module, *args):
@@ -98,7 +127,7 @@ def test_report_and_status_never_import_torch_or_mmdet(tmp_path):
     printed = r.stdout.splitlines()
     assert f"{tmp_path}/results/smoke/table1.tex" in printed
     assert f"{tmp_path}/results/smoke/figures/table1_weight_grid.png" in printed
-    assert printed[-1].startswith("240 runs")
+    assert printed[-1].startswith("144 runs")
 
 
 def test_report_show_prints_the_table(tmp_path):

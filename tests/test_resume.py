@@ -39,6 +39,14 @@ def run_dir(sweeps):
     return sweeps / "smoke" / "table1" / "resume" / "seed0"
 
 
+def curve(sweeps, tag):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir(sweeps)))
+    events.Reload()
+    return [(e.step, e.value) for e in events.Scalars(tag)]
+
+
 def record(sweeps):
     rd = run_dir(sweeps)
     rows = [json.loads(line) for line in (rd / "scalars.jsonl").read_text().splitlines()]
@@ -69,6 +77,11 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path, balancer)
     assert [r["iter"] for r in rows_broken] == list(range(1, 13))
     assert rows_broken == rows_whole  # every loss, LR, KPI and weight, bit for bit
     assert metrics_broken == metrics_whole
+    # TensorBoard shows the resumed run as one curve, each iteration once (the resumed
+    # attempt's event file purges what the killed one logged after its checkpoint).
+    assert len(list(run_dir(broken).glob("events.out.tfevents.*"))) == 2
+    for tag in ("loss/total", "balancer/w_cls", "metric/mAP"):
+        assert curve(broken, tag) == curve(whole, tag), tag
     assert len({r["balancer_w_cls"] for r in rows_whole}) > 1  # the weight did move
 
 

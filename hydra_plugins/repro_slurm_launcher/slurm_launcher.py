@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 
 from repro.errors import ReproError
 from repro.launch.slurm import Resources, Submitted, dry_run, require_sbatch
+from repro.sweep.console import say
 
 log = logging.getLogger("repro.launch")
 
@@ -54,9 +55,9 @@ class SlurmArrayLauncher(SlurmLauncher):
             calls.append((list(overrides), "hydra.sweep.dir", idx, f"job_id_for_{idx}", state))
         jobs = executor.map_array(self, *zip(*calls))
         first = jobs[0].job_id.split("_")[0]
-        log.info("submitted %d cell(s) as SLURM job%s %s (%d task(s), %d GPU(s) each; at most "
-                 "%d at a time)", len(jobs), " array" if len(jobs) > 1 else "", first,
-                 resources.tasks, resources.gpus, self.params["array_parallelism"])
+        say(f"submitted {len(jobs)} cell(s) as SLURM job{' array' if len(jobs) > 1 else ''} "
+            f"{first} ({resources.tasks} task(s), {resources.gpus} GPU(s) each; at most "
+            f"{self.params['array_parallelism']} at a time)")
         if self.wait:
             return [j.results()[0] for j in jobs]
         return [Submitted(j.job_id) for j in jobs]

@@ -24,6 +24,7 @@ from repro.job.balancer_config import apply_balancer
 from repro.job.config_paths import model_part as _head
 from repro.job.loss_config import apply_hcral
 from repro.job.profile_scale import apply_profile_scale
+from repro.job.tracking import tracker_hook
 from repro.paths import project_path
 
 
@@ -151,6 +152,11 @@ def apply_runtime(mm: Config, cfg: DictConfig, work_dir: Path) -> None:
     mm.custom_hooks = [*mm.get("custom_hooks", []),
                        dict(type="RunRecordHook", path=str(work_dir.parent / record)),
                        dict(type="WeightsOnlyCheckpointHook")]
+    if cfg.get("perturb_init"):  # the noise benchmark's rounding-sized nudge (repro/job/perturb.py)
+        mm.custom_hooks.append(dict(type="PerturbInitHook"))
+    tracking = tracker_hook(cfg, work_dir.parent)  # TensorBoard & co. (repro/job/tracking.py)
+    if tracking:
+        mm.custom_hooks.append(tracking)
     mm.visualizer.vis_backends = [dict(type="LocalVisBackend")]
     mm.env_cfg.cudnn_benchmark = False
     # The optimizer entries' LRs are the paper's for gpus x images_per_gpu images per

@@ -31,7 +31,7 @@ def apply_profile_scale(mm: Config, cfg: DictConfig) -> None:
     weights = p.pretrained.get(cfg.detector.backbone) if p.get("pretrained") else None
     if weights:
         mm.model.backbone.init_cfg = dict(type="Pretrained", checkpoint=str(project_path(weights)))
-    if p.get("backbone"):  # a smaller backbone, trained from scratch
+    if p.get("backbone"):  # a smaller backbone (smoke): the stand-in's weights, or scratch
         _shrink_model(mm.model, p)
     if "test_batch" in p:
         mm.test_dataloader.batch_size = p.test_batch
@@ -45,8 +45,19 @@ def _shrink_model(model, p: DictConfig) -> None:
         # Res2Net has no 18-layer form, and ResNet's BasicBlock no deformable conv (HCRAL
         # Table 7's R2-101-DCN, R101-DCN): the smallest bottleneck depth, at the same width.
         depth = max(depth, 50)
-    model.backbone.update(depth=depth, base_channels=bb.base_channels,
-                          frozen_stages=bb.frozen_stages, norm_eval=bb.norm_eval, init_cfg=None)
+    model.backbone.update(depth=depth, base_channels=bb.base_channels, init_cfg=None)
+    # null: the shipped config's own (the paper's: stem + stage 1 frozen, BN statistics
+    # kept from pretraining); numbers: the profile's, e.g. -1 and false from scratch.
+    for key in ("frozen_stages", "norm_eval"):
+        if bb.get(key) is not None:
+            model.backbone[key] = bb[key]
+    if bb.get("pretrained") == "stand_in" and model.backbone.type.split(".")[-1] == "ResNet":
+        from repro.mmdet.stand_in_backbone import PretrainRecipe, ensure_stand_in
+
+        recipe = PretrainRecipe(**(bb.get("stand_in") or {}))
+        path = ensure_stand_in(project_path(p.data_root), depth, bb.base_channels, recipe)
+        # MMDetection's own pretrained path, as the paper profile loads torchvision's file.
+        model.backbone.init_cfg = dict(type="Pretrained", checkpoint=str(path))
     expansion = 1 if depth in (18, 34) else 4
     c = p.neck_channels
     for neck in model.neck if isinstance(model.neck, list) else [model.neck]:

@@ -24,9 +24,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from repro import records
 from repro.errors import ReproError
+from repro.job.job_log import job_log
 from repro.job.provenance import now, provenance, where
 from repro.launch import claims
 from repro.paths import run_dir
+from repro.tracker_options import EVENTS_GLOB
 
 log = logging.getLogger("repro.job")
 
@@ -65,15 +67,20 @@ def run_cell(cfg: DictConfig) -> dict:
 
         calm_forked_children()
     task = distributed.slurm_task()
-    if task is not None:
-        distributed.start(task, str(cfg.profile.get("device", "cpu")))
-    try:
-        return _run(cfg, task)
-    finally:
-        distributed.stop(task)
+    # MMDetection's own output goes to the run folder's run.log, not the sweep's console
+    # (repro/job/job_log.py); verbose=true keeps it on the console.
+    with job_log(cell_run_dir(cfg), verbose=bool(cfg.get("verbose")),
+                 slurm=bool(os.environ.get("SUBMITIT_EXECUTOR")),
+                 rank=0 if task is None else task.rank) as output:
+        if task is not None:
+            distributed.start(task, str(cfg.profile.get("device", "cpu")))
+        try:
+            return _run(cfg, task, output)
+        finally:
+            distributed.stop(task)
 
 
-def _run(cfg: DictConfig, task) -> dict:
+def _run(cfg: DictConfig, task, output) -> dict:
     from repro.launch import distributed
 
     rd = cell_run_dir(cfg)
@@ -83,6 +90,8 @@ def _run(cfg: DictConfig, task) -> dict:
     plan = distributed.broadcast(_begin(cfg, rd, launch_id) if lead else None, task)
     if plan["state"] != records.RUNNING:
         return plan
+    if plan["resumed_from"] is None:  # a fresh start: no earlier attempt's log either
+        output.restart()
     t0 = time.perf_counter()
     ranks: list = []
     try:
@@ -132,7 +141,7 @@ def _begin(cfg: DictConfig, rd: Path, launch_id: str) -> dict:
         if previous.get("state") == records.RUNNING else None
     if last_iter is None:  # start afresh: no stale checkpoint or record survives
         shutil.rmtree(rd / "mmdet", ignore_errors=True)
-        for old in rd.glob("scalars*.jsonl"):
+        for old in (*rd.glob("scalars*.jsonl"), *rd.glob(EVENTS_GLOB)):
             old.unlink()
     else:
         for record in rd.glob("scalars*.jsonl"):  # every rank's, to the checkpoint
@@ -168,14 +177,24 @@ def train_and_test(cfg: DictConfig, rd: Path, resume_from: int | None = None, ta
         from repro.job.submission import awaiting_server
         return awaiting_server(cfg, rd, iters)
     key = cfg.dataset.metric_key
-    note = {}
+    value, note = headline(results, key)
+    if note:  # nothing scored: the record's results say AP 0
+        results = {key: 0.0}
+    if value is None:
+        raise RuntimeError(f"evaluator returned no {key}: {sorted(results)}")
+    return {"metric": cfg.dataset.metric, "value": value, "scale": "0-100",
+            "iterations": iters, **note,
+            "all": {k: float(v) for k, v in results.items() if isinstance(v, (int, float))}}
+
+
+def headline(results: dict, key: str) -> tuple[float | None, dict]:
+    """The table's number from the evaluator's results: 100 x results[key], rounded as
+    the record keeps it (None: the evaluator scored something else), and a note."""
     if key not in results and not any(k.startswith(key.split("/")[0] + "/") for k in results):
         # MMDetection's CocoMetric returns nothing when no box scored above the test
         # threshold ("The testing results of the whole dataset is empty"): that is AP 0,
         # a result (an untrained smoke detector), not a failure of the run.
-        results, note = {key: 0.0}, {"note": "no detections above the test score threshold"}
+        return 0.0, {"note": "no detections above the test score threshold"}
     if key not in results:
-        raise RuntimeError(f"evaluator returned no {key}: {sorted(results)}")
-    return {"metric": cfg.dataset.metric, "value": round(100.0 * float(results[key]), 4),
-            "scale": "0-100", "iterations": iters, **note,
-            "all": {k: float(v) for k, v in results.items() if isinstance(v, (int, float))}}
+        return None, {}
+    return round(100.0 * float(results[key]), 4), {}

@@ -16,6 +16,8 @@ def build_runner(mm: Config, threads: int | None = None):
 
     import repro.job.checkpointing  # noqa: F401 - registers WeightsOnlyCheckpointHook
     import repro.job.hooks  # noqa: F401 - registers RunRecordHook
+    import repro.job.perturb  # noqa: F401 - registers PerturbInitHook (perturb_init=true)
+    import repro.job.tracking  # noqa: F401 - registers TrackerHook (trackers=, TensorBoard)
     import repro.mmdet.hcral  # noqa: F401 - registers the HCRAL losses, heads, EATSS (issue 7)
 
     if threads:
@@ -34,9 +36,20 @@ def run_mmdet(mm: Config, threads: int | None = None,
     """Train, then evaluate the final model on the test split. Returns (metrics, iters).
     Distributed, `ranks` receives what each rank did (its process, iterations and data
     shard): the record's proof that every task of the job took part."""
-    from repro.job.hooks import RunRecordHook
+    from repro.job.tracking import TrackerHook
 
     runner = build_runner(mm, threads)
+    try:
+        return _train_and_test(runner, ranks)
+    finally:  # ended or failed, its trackers' runs are closed (TensorBoard's event file)
+        for hook in runner.hooks:
+            if isinstance(hook, TrackerHook):
+                hook.close()
+
+
+def _train_and_test(runner, ranks: list | None) -> tuple[dict, int]:
+    from repro.job.hooks import RunRecordHook
+
     try:
         runner.train()
     finally:  # a run that fails keeps its per-iteration record up to the failure

@@ -1,15 +1,25 @@
 """The checks a paper's claim can be written as, each on one source (paper or ours).
 
-Every kind returns (verdict, the numbers behind it). The rule, for all kinds: an
-inequality counts only when it holds by more than one standard error of the compared
-quantity (repro/report/evidence.py); a difference within one SE counts as no difference,
-so a claim that needs it does not hold. Too few cells with numbers (fewer than
-`min_done`, default half, of the cells a claim covers; for the "every" kinds, any cell)
-gives "not enough data". A diverged cell (nan, overflow) is worse than any number.
+Every kind returns (verdict, the numbers behind it), with three verdicts on evidence:
+
+- "holds": the claimed inequality holds outside the noise, i.e. by more than
+  t(0.975, dof) standard errors of the compared quantity (repro/report/evidence.py,
+  repro/report/noise.py);
+- "does not hold": the opposite holds outside the noise (on the paper's exact numbers:
+  the inequality is false, a tie included);
+- "inconclusive: within noise": the evidence lies within the noise, or there is no
+  noise estimate at all (one seed per cell): never "holds" or "does not hold" then.
+
+For the "every" kinds one significant contradiction decides "does not hold"; every
+comparison significant in the claimed direction decides "holds"; otherwise it is
+inconclusive. Too few cells with numbers (fewer than `min_done`, default half, of the
+cells a claim covers; for the "every" kinds, any cell) gives "not enough data". A
+diverged cell (nan, overflow) is worse than any number.
 
 A chosen cell is compared with its reference (repro/report/selectors.py): its group's
 baseline row (ALWA Tables 1, 2, 4), its row's baseline column (Tables 3, 5), or the
-rows a claim names as `baseline:`.
+rows a claim names as `baseline:`. Against its own reference the comparison is the
+table's delta, paired by seed where the seeds allow it.
 """
 from __future__ import annotations
 
@@ -22,6 +32,13 @@ from repro.report.selectors import (Pair, baseline_rows, pair_name, reference_pa
 from repro.table.spec import TableSpec
 
 HOLDS, FAILS, NO_DATA = "holds", "does not hold", "not enough data"
+INCONCLUSIVE = "inconclusive: within noise"
+VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, NO_DATA)
+
+
+def verdict(above: bool | None) -> str:
+    """An Estimate.above() answer as a verdict."""
+    return HOLDS if above is True else FAILS if above is False else INCONCLUSIVE
 
 
 def _enough(have: int, need: int, p: dict) -> bool:
@@ -29,16 +46,18 @@ def _enough(have: int, need: int, p: dict) -> bool:
 
 
 def _compare(src: Source, a: tuple, b: tuple):
-    """(cell a better than cell b by > 1 SE?, the difference): 'win' | 'no' | 'missing'."""
+    """(is cell a better than cell b?, the difference): 'win' (better outside the
+    noise) | 'loss' (worse outside it; exact: not better) | 'tie' (within the noise) |
+    'missing'."""
     x, y = src.get(*a), src.get(*b)
     if x is None or y is None:
         return "missing", None
     if isinstance(x, str):
-        return "no", x
+        return "loss", x
     if isinstance(y, str):
         return "win", y
-    d = x - y
-    return ("win" if d.beyond() else "no"), d
+    d = src.diff(a, b)
+    return {True: "win", False: "loss", None: "tie"}[d.above()], d
 
 
 def _outcomes(src: Source, pairs: list[Pair]) -> list[tuple]:
@@ -55,16 +74,20 @@ def _worst(found: list[tuple], lowest: bool = True) -> str:
 def _every(src: Source, pairs: list[Pair]):
     """Every (cell, reference) comparison a win; else the worst one, or what is missing."""
     found = _outcomes(src, pairs)
-    losses = [f for f in found if f[0] == "no"]
+    losses = [f for f in found if f[0] == "loss"]
+    ties = [f for f in found if f[0] == "tie"]
     have = sum(f[0] != "missing" for f in found)
+    counts = f"{sum(f[0] == 'win' for f in found)} better, {len(ties)} within noise, " \
+             f"{len(losses)} worse of {have}"
     if losses:
-        return FAILS, (f"{len(losses)} of {have} comparisons not better by > 1 SE; "
-                       f"worst {_worst(losses)}")
+        return FAILS, f"{counts}; worst {_worst(losses)}"
     if have < len(found):
-        return NO_DATA, f"{have}/{len(found)} comparisons have numbers (all better so far)"
+        return NO_DATA, f"{have}/{len(found)} comparisons have numbers ({counts})"
+    if ties:
+        return INCONCLUSIVE, f"{counts}; least {_worst(ties)}"
     diffs = [f for f in found if isinstance(f[1], Estimate)]
     tail = f"; smallest {_worst(diffs)}" if diffs else ""
-    return HOLDS, f"all {len(found)} comparisons better by > 1 SE{tail}"
+    return HOLDS, f"all {len(found)} comparisons better outside the noise{tail}"
 
 
 def _mean_gain(spec: TableSpec, src: Source, p: dict, where: str):
@@ -127,7 +150,7 @@ def rows_beat_baseline(spec, src, p, where):
     gain, numbers = _mean_gain(spec, src, p, where)
     if gain is None:
         return (FAILS if "diverged" in numbers else NO_DATA), numbers
-    return (HOLDS if gain.beyond() else FAILS), numbers.replace("{gain}", gain.text())
+    return verdict(gain.above()), numbers.replace("{gain}", gain.text())
 
 
 def mean_gain_at_least(spec, src, p, where):
@@ -136,20 +159,20 @@ def mean_gain_at_least(spec, src, p, where):
     if gain is None:
         return (FAILS if "diverged" in numbers else NO_DATA), numbers
     bar = float(p["at_least"])
-    return (HOLDS if gain.beyond(bar) else FAILS), numbers.replace(
-        "{gain}", f"{gain.text()} (needs > {bar:+.2f} by 1 SE)")
+    return verdict(gain.above(bar)), numbers.replace(
+        "{gain}", f"{gain.text()} (needs > {bar:+.2f} outside the noise)")
 
 
 def mean_gain_about(spec, src, p, where):
-    """"About +1 mAP on average": the mean Δ lies within `tolerance` of `about`, by more
-    than one SE (|gain - about| + SE < tolerance)."""
+    """"About +1 mAP on average": the mean Δ lies within `tolerance` of `about`, outside
+    the noise (|gain - about| + t x SE < tolerance)."""
     gain, numbers = _mean_gain(spec, src, p, where)
     if gain is None:
         return (FAILS if "diverged" in numbers else NO_DATA), numbers
     about, tol = float(p["about"]), float(p["tolerance"])
-    inside = Estimate(tol - abs(gain.value - about), gain.se).beyond()
-    return (HOLDS if inside else FAILS), numbers.replace(
-        "{gain}", f"{gain.text()} (needs {about:+.2f} ± {tol:.2f}, by 1 SE)")
+    inside = Estimate(tol - abs(gain.value - about), gain.se, gain.dof).above()
+    return verdict(inside), numbers.replace(
+        "{gain}", f"{gain.text()} (needs {about:+.2f} ± {tol:.2f}, outside the noise)")
 
 
 def improves_every_baseline(spec, src, p, where):
@@ -175,17 +198,18 @@ def best_in_every_column(spec, src, p, where):
 
 def helps_only(spec, src, p, where):
     """The chosen rows beat their references in `columns` and not in `not_columns` (ALWA
-    Table 4: "DTP only works for" the two-stage detectors). "Not better" is the house
-    rule's: not better by more than one SE."""
+    Table 4: "DTP only works for" the two-stage detectors): a significant loss where it
+    should help, or a significant win where it should not, contradicts the claim; it
+    holds when it wins everywhere it should and nowhere else."""
     rows = select_rows(spec, p["rows"], where)
     sets = [select_columns(spec, p.get(k), where) for k in ("columns", "not_columns")]
     helps, not_in = (_outcomes(src, reference_pairs(spec, rows, s, p.get("baseline"), where))
                      for s in sets)
-    wrong = [f for f in helps if f[0] == "no"] + [f for f in not_in if f[0] == "win"]
+    wrong = [f for f in helps if f[0] == "loss"] + [f for f in not_in if f[0] == "win"]
     names = [", ".join(sorted({c.group or c.id for c in s})) for s in sets]
     have_h = [f for f in helps if f[0] != "missing"]
     have_n = [f for f in not_in if f[0] != "missing"]
-    numbers = (f"better by > 1 SE in {sum(f[0] == 'win' for f in helps)}/{len(have_h)} "
+    numbers = (f"better outside the noise in {sum(f[0] == 'win' for f in helps)}/{len(have_h)} "
                f"{names[0]} comparisons" + (f" (least {_worst(have_h)})" if have_h else "")
                + f", in {sum(f[0] == 'win' for f in not_in)}/{len(have_n)} {names[1]}"
                + (f" (most {_worst(have_n, lowest=False)})" if have_n else ""))
@@ -194,6 +218,8 @@ def helps_only(spec, src, p, where):
     if len(have_h) < len(helps) or len(have_n) < len(not_in):
         return NO_DATA, numbers + f"; {len(helps) + len(not_in) - len(have_h) - len(have_n)} " \
                                   f"comparisons without numbers"
+    if any(f[0] == "tie" for f in helps):
+        return INCONCLUSIVE, numbers
     return HOLDS, numbers
 
 
@@ -221,11 +247,15 @@ def rows_beat_rows(spec, src, p, where):
     cells = f"over {have}/{need} cells ({len(a_rows)} vs {len(b_rows)} rows)"
     if how == "every":
         least = min(per_col, key=lambda x: x[1].value)
-        ok = all(d.beyond() for _, d in per_col) and len(per_col) == len(cols)
-        return (HOLDS if ok else FAILS), (f"mean difference per column, smallest in "
-                                          f"{least[0]}: {least[1].text()}, {cells}")
+        found = [d.above() for _, d in per_col]
+        text = f"mean difference per column, smallest in {least[0]}: {least[1].text()}, {cells}"
+        if False in found:
+            return FAILS, text
+        if len(per_col) < len(cols):
+            return NO_DATA, text
+        return (HOLDS if all(found) else INCONCLUSIVE), text
     diff = mean_of([d for _, d in per_col])
-    return (HOLDS if diff.beyond() else FAILS), f"mean difference {diff.text()} {cells}"
+    return verdict(diff.above()), f"mean difference {diff.text()} {cells}"
 
 
 def insensitive_to(spec, src, p, where):
@@ -242,7 +272,7 @@ def insensitive_to(spec, src, p, where):
             continue
         have += len(nums)
         spread = max(nums, key=lambda e: e.value) - min(nums, key=lambda e: e.value)
-        verdicts.append(Estimate(tol - spread.value, spread.se).beyond())
+        verdicts.append(Estimate(tol - spread.value, spread.se, spread.dof).above())
         if widest is None or spread.value > widest[0].value:
             widest = (spread, c.id)
     need = len(rows) * len(cols)
@@ -250,7 +280,9 @@ def insensitive_to(spec, src, p, where):
         return NO_DATA, f"{have}/{need} cells have a number"
     numbers = (f"widest spread {widest[0].text(signed=False)} points in {widest[1]} "
                f"(tolerance {tol:.2f}) over {have}/{need} cells")
-    return (HOLDS if all(verdicts) else FAILS), numbers
+    if False in verdicts:
+        return FAILS, numbers
+    return (HOLDS if all(verdicts) else INCONCLUSIVE), numbers
 
 
 STATISTICS = ("std", "max_gain", "range")
@@ -263,7 +295,8 @@ def _std(nums: list[Estimate]) -> Estimate:
     s = math.sqrt(sum((e.value - mean) ** 2 for e in nums) / (k - 1))
     errs = quadrature(abs(e.value - mean) * (e.se or 0.0) for e in nums)
     unknown = any(e.se is None for e in nums)
-    return Estimate(s, None if unknown else (errs / ((k - 1) * s) if s else 0.0))
+    return Estimate(s, None if unknown else (errs / ((k - 1) * s) if s else 0.0),
+                    min(e.dof for e in nums))
 
 
 def _sensitivity(src, rows, base, cols, statistic):
@@ -295,7 +328,7 @@ def less_sensitive(spec, src, p, where):
         return NO_DATA, f"{have_a}/{needs[0]} and {have_b}/{needs[1]} cells have numbers"
     names = [", ".join(sorted({c.group or c.id for c in s})) for s in sets]
     diff, signed = b - a, statistic == "max_gain"
-    return (HOLDS if diff.beyond() else FAILS), (
+    return verdict(diff.above()), (
         f"{LABELS[statistic]} over {len(rows)} rows: {names[0]} {a.text(signed)} vs "
         f"{names[1]} {b.text(signed)} (difference {diff.text()})")
 

@@ -15,10 +15,11 @@ The table spec (repro/table/spec.py) ignores the list; it is read here from the 
 Each claim is judged twice: on the paper's own numbers (taken as exact, a check that
 the claim is encoded as the paper means it) and on the reproduced cells, where
 
-  - a difference counts only if it exceeds one standard error of the compared quantity
-    (the SE of a cell's mean over its seeds, added in quadrature across cells; with one
-    seed per cell and nothing to pool, signs only, and the text says so);
-  - a difference within one SE does not count, so a claim resting on it does not hold;
+  - a difference counts only outside the measured noise: beyond t(0.975, dof) standard
+    errors of the compared quantity (repro/report/noise.py: the seed-to-seed spread of
+    the table's reference cells; single deltas paired by seed where possible);
+  - a claim whose evidence lies within the noise, or that has no noise estimate at all,
+    is "inconclusive: within noise", never "holds" or "does not hold";
   - fewer than half of the covered cells with a number ("every" kinds: any missing cell)
     gives "not enough data".
 """
@@ -121,8 +122,9 @@ def render_claims(results: pd.DataFrame) -> str:
         return ""
     lines = ["## Claims", "",
              "Each claim is checked on the paper's numbers (as exact) and on ours; a "
-             "difference counts only beyond one standard error over seeds "
-             "(repro/report/claims.py).", "",
+             "difference counts only outside the measured seed-to-seed noise (95%, "
+             "t(0.975, dof) standard errors); evidence within it is inconclusive "
+             "(repro/report/noise.py, repro/report/claim_kinds.py).", "",
              "| claim | the paper says | check | paper | reproduced |", "|---|---|---|---|---|"]
     for r in results.itertuples():
         name = f"{r.claim} (conclusion {r.conclusion})" if r.conclusion else r.claim

@@ -46,8 +46,11 @@ def _grid(spec: TableSpec, src: Source, column: str, xs: list, ys: list):
         elif isinstance(v, str):
             labels[(i, j)] = v
         elif isinstance(v, Estimate) and isinstance(base, Estimate):
-            values[i, j] = v.value - base.value
-            labels[(i, j)] = f"{values[i, j]:+.2f}"
+            d = src.diff((row.id, column), (spec.baseline_row.id, column))
+            values[i, j] = d.value
+            # '*': outside the noise (repro/report/noise.py); the paper's are exact.
+            labels[(i, j)] = f"{d.value:+.2f}" + ("*" if not src.exact and d.above(0.0)
+                                                   is not None else "")
         else:
             labels[(i, j)] = "–"  # a row of the table without a number (yet)
     return values, labels
@@ -108,7 +111,8 @@ def weight_grid_figure(spec: TableSpec, cells: pd.DataFrame, profile: str,
     fig.suptitle(f"{spec.paper} Table {spec.number}, {profile} profile: difference to the baseline "
                  f"{spec.baseline_row.label} over the RPN (cls, reg) loss weights\n"
                  f"paper left, reproduced right in each pair; outlined: regression weight > "
-                 f"classification weight; –: no number yet", fontsize=12, y=1 - 0.15 / height, va="top")
+                 f"classification weight; *: outside the seed noise (95%); –: no number yet",
+                 fontsize=12, y=1 - 0.15 / height, va="top")
     return save_figure(fig, out_dir, f"{spec.id}_weight_grid")
 
 

@@ -22,7 +22,8 @@ _SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#":
              "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
              "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
              "±": r"$\pm$", "—": "---", "Δ": r"$\Delta$", "−": "$-$", "λ": r"$\lambda$",
-             "α": r"$\alpha$", "×": r"$\times$", "≤": r"$\leq$", "≥": r"$\geq$"}
+             "α": r"$\alpha$", "×": r"$\times$", "≤": r"$\leq$", "≥": r"$\geq$",
+             "σ": r"$\sigma$", "|": r"\textbar{}"}
 # A signed number in math mode, so that -0.49 gets a minus sign, not a hyphen.
 _SIGNED = re.compile(r"(?<![\w.])([+-]\d+(?:\.\d+)?)")
 
@@ -45,18 +46,18 @@ def _group_row(spec: TableSpec) -> str | None:
     return " & ".join(["", *parts]) + r" \\"
 
 
-def _note_rows(text: str, n_columns: int, width: int = 90) -> list[str]:
+def _note_rows(text: str, n_columns: int, width: int = 90, prefix: str = "Note: ") -> list[str]:
     """The note as full-width rows under the table: plain LR-mode cells, wrapped by hand,
     so the body still needs no package and still fits in a \\resizebox."""
     return [rf"\multicolumn{{{n_columns}}}{{l}}{{\footnotesize {escape(line)}}} \\"
-            for line in textwrap.wrap(f"Note: {text}", width)]
+            for line in textwrap.wrap(f"{prefix}{text}", width)]
 
 
 def render_latex(spec: TableSpec, cells: pd.DataFrame, profile: str) -> str:
     from repro.report.markdown import body_rows
 
     n = len(spec.columns) + 1
-    legend = " ".join(table.legend(spec))
+    legend = " ".join([*table.legend(spec), table.noise_legend(spec, cells)])
     lines = [f"% {spec.paper} Table {spec.number}, reproduced ({profile} profile). {legend}",
              r"% Written by python -m repro.report; \input{} it inside a table environment."]
     if spec.note:
@@ -77,6 +78,8 @@ def render_latex(spec: TableSpec, cells: pd.DataFrame, profile: str) -> str:
         else:
             lines.append(" & ".join([escape(label), *(escape(t) for t in texts)]) + r" \\")
     lines.append(r"\hline")
+    # What the '*' marks and the measured noise (repro/report/noise.py), under the body.
+    lines += [*_note_rows(table.noise_legend(spec, cells), n, prefix=""), r"\hline"]
     if spec.note:
         lines += [*_note_rows(spec.note, n), r"\hline"]
     lines.append(r"\end{tabular}")

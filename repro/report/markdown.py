@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from repro.report.table import PROFILE_NOTES, cell_text, legend, shown_path
+from repro.report.table import PROFILE_NOTES, cell_text, legend, noise_legend, shown_path
 from repro.table.spec import TableSpec
 
 
@@ -45,7 +45,7 @@ def render_markdown(spec: TableSpec, cells: pd.DataFrame, profile: str, *,
              f"> {PROFILE_NOTES.get(profile, profile + ' profile')}.", ""]
     if spec.note:
         lines += [f"> **Note:** {spec.note}", ""]
-    lines += [spec.caption, "", *sum(([x, ""] for x in legend(spec)), [])]
+    lines += [spec.caption, "", *sum(([x, ""] for x in [*legend(spec), noise_legend(spec, cells)]), [])]
     lines.append("| " + " | ".join([spec.row_header, *heads]) + " |")
     lines.append("|" + "---|" * (len(heads) + 1))
     for label, texts in body_rows(spec, cells):
@@ -74,7 +74,7 @@ def render_console(spec: TableSpec, cells: pd.DataFrame, profile: str) -> str:
     head = [f"{spec.paper} Table {spec.number} ({spec.id}), {profile} profile"]
     if spec.note:
         head.append(f"Note: {spec.note}")
-    head += legend(spec)
+    head += [*legend(spec), noise_legend(spec, cells)]
     grid = tabulate(rows, headers=[spec.row_header, *_heads(spec)], tablefmt="simple")
     return "\n".join([*head, "", grid]) + "\n"
 

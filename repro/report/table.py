@@ -18,14 +18,15 @@ from pathlib import Path
 import pandas as pd
 
 from repro.paths import PROJECT_ROOT, project_path
+from repro.report import noise
 from repro.report.claims import evaluate, load_claims, render_claims, write_claims_csv
 from repro.report.collect import collect
 from repro.table.spec import TableSpec
 
 PROFILE_NOTES = {
-    "smoke": "smoke profile: synthetic CPU-sized data and a tiny from-scratch backbone; "
-             "its numbers are NOT comparable to the paper's, only the layout and the "
-             "direction of effects are",
+    "smoke": "smoke profile: synthetic CPU-sized data and a tiny backbone pretrained on a "
+             "synthetic stand-in task; its numbers are NOT comparable to the paper's, only "
+             "the layout and the direction of effects outside the noise are",
     "paper": "paper profile: the paper's datasets, backbones and schedules",
 }
 EMPTY = {"state": "missing", "mean": None, "std": None, "n": 0}
@@ -81,11 +82,14 @@ def cell_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """
     by_cell = _by_cell(frame)
     deltas = spec.paper_values == "deltas"
+    values = noise.seed_values(frame)
+    domains, paired = noise.estimate(spec, values), noise.paired_spread(spec, values)
     out = []
     for cell in spec.cells():
         s = by_cell.get((cell.row.id, cell.column.id), EMPTY)
         ref = cell.reference
         paper = cell.paper_value
+        dom = domains.get(noise.domain(spec, cell), noise.NO_NOISE)
         entry = {"row": cell.row.id, "row_label": cell.row.label, "row_group": cell.row.group,
                  "column": cell.column.id, "group": cell.column.group,
                  "column_label": cell.column.label, "paper": paper, "state": s["state"],
@@ -93,11 +97,20 @@ def cell_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
                  "reference_row": ref.row.id if ref else None,
                  "reference_column": ref.column.id if ref else None,
                  "reproduced_delta": None, "paper_delta": None, "difference": None,
-                 "paper_is_delta": bool(deltas and ref is not None)}
+                 "paper_is_delta": bool(deltas and ref is not None),
+                 "noise_domain": noise.domain(spec, cell), "noise_sigma": dom.sigma,
+                 "noise_dof": dom.dof,
+                 "delta_se": None, "delta_dof": None, "delta_paired": None, "significant": None}
         if ref is not None:
             r = by_cell.get((ref.row.id, ref.column.id), EMPTY)
-            if s["mean"] is not None and r["mean"] is not None:
-                entry["reproduced_delta"] = s["mean"] - r["mean"]
+            d = None if s["mean"] is None or r["mean"] is None else noise.delta(
+                values.get((cell.row.id, cell.column.id), {}),
+                values.get((ref.row.id, ref.column.id), {}), dom,
+                paired.get(noise.domain(spec, cell)))
+            if d is not None:
+                # The delta the verdicts test (paired by seed where that is possible).
+                entry.update(reproduced_delta=d.value, delta_se=d.se, delta_dof=d.dof,
+                             delta_paired=d.paired, significant=d.significant)
             if deltas:
                 entry["paper_delta"] = paper if _num(paper) else None
             elif _num(paper) and _num(ref.paper_value):
@@ -127,11 +140,39 @@ def _delta_text(e) -> str:
     if e["paper_is_delta"]:
         if _missing(e["reproduced_delta"]):
             return f"{_fmt(e['reproduced'])} abs, baseline missing (paper {paper})"
-        value = _fmt(e["reproduced_delta"], signed=True)
+        value = _fmt(e["reproduced_delta"], signed=True) + significance_mark(e)
     else:
         value = _fmt(e["reproduced"])
     spread = f" ± {e['std']:.2f} (n={e['n']})" if e["n"] > 1 else ""
     return f"{value}{spread} (paper {paper})"
+
+
+MARK = "*"
+
+
+def significance_mark(e) -> str:
+    """'*' on a reproduced delta outside the noise (repro/report/noise.py), '' otherwise."""
+    v = e.get("significant")
+    return MARK if v is not None and v == v and bool(v) else ""
+
+
+def noise_legend(spec: TableSpec, cells: pd.DataFrame) -> str:
+    """One sentence: what '*' means and the table's measured noise."""
+    parts = []
+    by_id = {c.id: c for c in spec.cells()}
+    for key, group in cells.groupby("noise_domain", sort=False):
+        sigma, dof = group.noise_sigma.iloc[0], group.noise_dof.iloc[0]
+        ref = by_id.get(key)
+        name = (f"{ref.column.group} {ref.column.label}".strip() if len(spec.rows) == 1 or
+                spec.paper_values == "deltas" else
+                f"{ref.row.label}" + ("" if len(spec.columns) == 1 or spec.baseline_column
+                                      is not None else f" / {ref.column.label}")) \
+            if ref is not None else key
+        parts.append(f"{name} {'σ ' + _fmt(sigma) + f' (dof {int(dof)})' if not _missing(sigma) else 'no estimate'}")
+    return (f"A reproduced delta marked {MARK} lies outside the seed-to-seed noise "
+            "(|Δ| > t(0.975, dof) × SE, paired by seed where a cell shares 2+ seeds with its "
+            "reference); unmarked: within the noise, or no noise estimate. Noise, the pooled "
+            "seed std: " + "; ".join(parts) + ".")
 
 
 def _absolute_text(e) -> str:
@@ -146,7 +187,7 @@ def _absolute_text(e) -> str:
         return f"{e['state']}; paper {shown}"
     ours = _fmt(e["reproduced"])
     if not _missing(e["reproduced_delta"]):
-        ours += f" ({_fmt(e['reproduced_delta'], signed=True)})"
+        ours += f" ({_fmt(e['reproduced_delta'], signed=True)}{significance_mark(e)})"
     ours += f" ± {e['std']:.2f} (n={e['n']})" if e["n"] > 1 else f" (n={e['n']})"
     diff = "" if _missing(e["difference"]) else f"; diff {_fmt(e['difference'], signed=True)}"
     return f"{ours}; paper {shown}{diff}"

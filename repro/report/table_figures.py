@@ -27,6 +27,8 @@ import pandas as pd
 
 from repro.errors import ReproError
 from repro.report.figures import plt, save_figure
+from repro.report.noise import critical
+from repro.report.table import MARK, significance_mark
 from repro.report.selectors import select_columns, select_rows
 from repro.table.spec import NAMED_OUTCOMES, Column, Row, TableSpec
 
@@ -117,10 +119,15 @@ class _Cells:
             return float(e["reproduced"]), _std(e), None
         if _nan(e["reproduced_delta"]):
             return None, None, "no ref."
-        spreads = [x for x in (_std(e), _std(self.by.get((e["reference_row"],
-                                                          e["reference_column"])))) if x]
-        err = math.hypot(*spreads) if spreads else None  # one seed each: no error bar
+        # The delta's 95% interval from the measured noise (repro/report/noise.py); no
+        # noise estimate: no error bar.
+        se = e.get("delta_se")
+        err = None if _nan(se) else critical(e["delta_dof"]) * float(se)
         return float(e["reproduced_delta"]), err, None
+
+    def significant(self, row: str, col: str) -> bool:
+        e = self.by.get((row, col))
+        return e is not None and significance_mark(e) != ""
 
 
 def _tick(spec: TableSpec, group, with_reference: bool) -> str:
@@ -180,8 +187,13 @@ def _reference_words(spec: TableSpec) -> str:
     return f"the {base.label} row" if base is not None else "its reference"
 
 
-def _who(s: int, profile: str) -> str:
-    return "paper" if s == 0 else f"reproduced ({profile} profile), ± 1 std over seeds"
+def _who(s: int, profile: str, delta: bool = False) -> str:
+    if s == 0:
+        return "paper"
+    if delta:
+        return (f"reproduced ({profile} profile): bars ± 95% noise interval, "
+                f"{MARK} outside the noise")
+    return f"reproduced ({profile} profile), ± 1 std over seeds"
 
 
 def _no_numbers(ax, words: list[str]) -> None:
@@ -221,7 +233,9 @@ def bars_figure(spec, cells, profile, entry, out_dir, stem, metric) -> list[Path
         source = "paper" if s == 0 else "reproduced"
         vals = {(gi, si): lookup.get(*cell(g, x), source, delta)
                 for gi, g in enumerate(groups) for si, x in enumerate(series)}
-        _bar_panel(ax, vals, len(series), colours, delta)
+        marks = {k for k, (gi, si) in ((k, k) for k in vals) if s == 1 and delta
+                 and lookup.significant(*cell(groups[gi], series[si]))}
+        _bar_panel(ax, vals, len(series), colours, delta, marks)
         ax.set_xticks(range(len(groups)), ticks, rotation=25 if rotated else 0,
                       ha="right" if rotated else "center", fontsize=8,
                       rotation_mode="anchor" if rotated else "default")
@@ -229,7 +243,7 @@ def bars_figure(spec, cells, profile, entry, out_dir, stem, metric) -> list[Path
         ax.set_ylabel(entry.get("ylabel") or (f"Δ {metric} to the reference (points)" if delta
                                                else f"{metric} (points; axis not from 0)"),
                       fontsize=9)
-        ax.set_title(_who(s, profile), fontsize=10)
+        ax.set_title(_who(s, profile, delta), fontsize=9 if s and delta else 10)
         ax.grid(axis="y", alpha=0.3)
         ax.tick_params(axis="y", labelsize=8)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i % len(colours)])
@@ -240,8 +254,10 @@ def bars_figure(spec, cells, profile, entry, out_dir, stem, metric) -> list[Path
     return save_figure(fig, out_dir, stem)
 
 
-def _bar_panel(ax, vals: dict, n_series: int, colours, delta: bool) -> None:
-    """{(group, series): (value, error, word)} as grouped bars; words where no number."""
+def _bar_panel(ax, vals: dict, n_series: int, colours, delta: bool,
+               marks: set = frozenset()) -> None:
+    """{(group, series): (value, error, word)} as grouped bars; words where no number;
+    the bars in `marks` (deltas outside the noise) get the table's mark."""
     have = [(v, e or 0.0) for v, e, _ in vals.values() if v is not None]
     lo = min([v - e for v, e in have] + ([0.0] if delta else []), default=0.0)
     hi = max([v + e for v, e in have] + ([0.0] if delta else []), default=1.0)
@@ -253,15 +269,21 @@ def _bar_panel(ax, vals: dict, n_series: int, colours, delta: bool) -> None:
     stub, base, width = 0.08 * (top - bottom), (0.0 if delta else bottom), 0.8 / n_series
     for (gi, si), (v, err, word) in vals.items():
         x, colour = gi - 0.4 + width * (si + 0.5), colours[si % len(colours)]
+        mark = MARK if (gi, si) in marks else ""
         if v is not None:
             ax.bar(x, v - base, width * 0.92, bottom=base, color=colour, yerr=err, capsize=2,
                    ecolor="0.2", error_kw={"lw": 0.8})
             if len(vals) <= 30:  # the number, beyond the bar's end and its error bar
                 end = v + (err or 0.0) if v >= 0 else v - (err or 0.0)
-                ax.annotate(f"{v:+.2f}" if delta else f"{v:.2f}", (x, end),
+                ax.annotate((f"{v:+.2f}" if delta else f"{v:.2f}") + mark, (x, end),
                             xytext=(0, 4 if v >= 0 else -4), textcoords="offset points",
                             ha="center", va="bottom" if v >= 0 else "top", fontsize=6,
                             rotation=90 if n_series > 2 else 0)
+            elif mark:  # too many bars for their numbers: the mark alone
+                end = v + (err or 0.0) if v >= 0 else v - (err or 0.0)
+                ax.annotate(mark, (x, end), xytext=(0, 2 if v >= 0 else -2),
+                            textcoords="offset points", ha="center",
+                            va="bottom" if v >= 0 else "top", fontsize=7)
         elif word in NAMED_OUTCOMES:  # diverged: a hatched stub under the axis line
             low = base - stub if delta else base
             ax.bar(x, stub, width * 0.92, bottom=low, color="white", edgecolor=colour,

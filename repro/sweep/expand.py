@@ -35,6 +35,24 @@ def parse_seeds(value: Any) -> list[int]:
                      f"non-negative seeds (seeds=[0,1,2])")
 
 
+def parse_noise_seeds(value: Any) -> int:
+    """`noise_seeds=5`: the reference cells run seeds 0..4 (at least)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ReproError(f"noise_seeds={value!r}: give a count >= 1 (noise_seeds=5: the cells "
+                     f"a table compares against run seeds 0..4; 1: no extra seeds)")
+
+
+def cell_seeds(spec: TableSpec, seeds: Any, noise_seeds: Any = 1) -> dict[str, list[int]]:
+    """Cell id -> its seeds: `seeds` for every cell, and for the table's noise cells
+    (its reference cells, repro/table/spec.py) also 0..noise_seeds-1, so that every
+    sweep measures its own seed-to-seed noise (repro/report/noise.py)."""
+    base, k = parse_seeds(seeds), parse_noise_seeds(noise_seeds)
+    noisy = {c.id for c in spec.noise_cells()}
+    extra = [s for s in range(k) if s not in base]
+    return {c.id: base + extra if c.id in noisy else base for c in spec.cells()}
+
+
 def select_cells(spec: TableSpec, patterns: Iterable[str] | None) -> list[Cell]:
     cells = spec.cells()
     if not patterns:
@@ -60,13 +78,15 @@ def check_no_conflicts(spec: TableSpec, user_overrides: Iterable[str], profile: 
 
 
 def expand(spec: TableSpec, *, profile: str, sweeps_root: str | Path, seeds: Any,
-           cells: Iterable[str] | None = None, user_overrides: Iterable[str] = ()) -> list[Job]:
+           cells: Iterable[str] | None = None, user_overrides: Iterable[str] = (),
+           noise_seeds: Any = 1) -> list[Job]:
     user_overrides = [o for o in user_overrides if not o.startswith(("cell=", "seed="))]
     check_no_conflicts(spec, user_overrides, profile)
+    per_cell = cell_seeds(spec, seeds, noise_seeds)
     return [Job(cell, seed, run_dir(sweeps_root, profile, spec.id, cell.id, seed),
                 [*user_overrides, *cell.overrides_for(profile), f"cell={cell.id}",
                  f"seed={seed}"])
-            for cell in select_cells(spec, cells) for seed in parse_seeds(seeds)]
+            for cell in select_cells(spec, cells) for seed in per_cell[cell.id]]
 
 
 def pending(jobs: Iterable[Job], *, retry_failed: bool = False, force: bool = False) -> list[Job]:

@@ -126,6 +126,9 @@ class TableSpec:
     fixed_by_profile: dict = field(default_factory=dict)
     # Figures beyond the defaults, as data for repro/report (kind + its parameters).
     figures: tuple = ()
+    # Rows whose cells also run with `noise_seeds` seeds, beyond the reference cells
+    # (a table without references, ALWA Table 6, names the rows it measures noise on).
+    noise_rows: tuple = ()
 
     @property
     def baseline_row(self) -> Row | None:
@@ -154,6 +157,12 @@ class TableSpec:
 
     def cells(self) -> list[Cell]:
         return [Cell(self, r, c) for r in self.rows for c in self.columns]
+
+    def noise_cells(self) -> list[Cell]:
+        """The cells the table measures its seed-to-seed noise on (repro/report/noise.py):
+        every cell another one is compared against, and the cells of `noise_rows`."""
+        refs = {c.reference.id for c in self.cells() if c.reference is not None}
+        return [c for c in self.cells() if c.id in refs or c.row.id in self.noise_rows]
 
     def cell(self, cell_id: str) -> Cell:
         for c in self.cells():
@@ -198,7 +207,8 @@ class TableSpec:
                    paper_values=str(d.get("paper_values", "absolute")),
                    columns=columns, rows=tuple(rows), note=str(d.get("note", "")).strip(),
                    fixed_by_profile={str(k): dict(v) for k, v in by_profile.items()},
-                   figures=tuple(d.get("figures") or ()))
+                   figures=tuple(d.get("figures") or ()),
+                   noise_rows=tuple(str(r) for r in d.get("noise_rows") or ()))
         spec._check()
         return spec
 
@@ -216,6 +226,10 @@ class TableSpec:
                 raise TableError(f"table {self.name}: {where} has {n} rows with baseline: "
                                  f"true; give it exactly one"
                                  + (" (paper_values: deltas)" if n == 0 else ""))
+        unknown = set(self.noise_rows) - {r.id for r in self.rows}
+        if unknown:
+            raise TableError(f"table {self.name}: noise_rows {sorted(unknown)} are not row "
+                             f"ids; rows: {', '.join(r.id for r in self.rows)}")
         if sum(c.baseline for c in self.columns) > 1:
             raise TableError(f"table {self.name}: more than one column with baseline: true")
         if self.baseline_column is not None and self.paper_values == "deltas":

@@ -1,0 +1,124 @@
+"""The noise benchmark (issue 11): how much a table's reference cells move from seed to
+seed, and from a rounding-sized perturbation, against the smoke targets.
+
+    .venv/bin/python scripts/benchmark_noise.py                  # Table 1, 5 seeds
+    .venv/bin/python scripts/benchmark_noise.py --table 2 --seeds 3
+    .venv/bin/python scripts/benchmark_noise.py -- profile.iters=300   # a variant
+
+Runs, with the real sweep (python -m repro), in fresh folders under --root:
+1. the table's noise cells (its reference cells, repro/table/spec.py) with seeds
+   0..N-1: the std over seeds per column;
+2. seed 0 again with every initial weight moved by one float32 ulp (perturb_init=true);
+3. seed 0 again with two torch threads instead of one (another summation order).
+Prints one line per column, writes <root>/summary.json, and exits 1 when a column's std
+or a rounding difference exceeds the target: 1.0 points for mAP (VOC), 0.5 for AP (COCO).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from repro.report.collect import collect  # noqa: E402
+from repro.table.spec import load_table  # noqa: E402
+
+TARGETS = {"mAP": 1.0, "AP": 0.5}  # points, issue 11: VOC columns / COCO columns
+
+
+def sweep(table: str, cells: list[str], root: Path, extra: list[str], jobs: int) -> float:
+    cmd = [sys.executable, "-m", "repro", f"table={table}", "-m",
+           "cells=[" + ",".join(cells) + "]", f"sweeps_root={root}", "report=false",
+           f"hydra.launcher.n_jobs={jobs}", *extra]
+    start = time.perf_counter()
+    with open(root.with_suffix(".log"), "w") as log:
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=log, stderr=subprocess.STDOUT)
+    return time.perf_counter() - start
+
+
+def values(spec, root: Path) -> dict:
+    frame = collect(spec, profile="smoke", sweeps_root=root)
+    out: dict = {}
+    for r in frame.itertuples():
+        out.setdefault((r.row, r.column), {})[int(r.seed)] = (
+            r.value if r.state == "done" else f"{r.state}:{r.reason}")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--table", default="1")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--root", type=Path, default=None)
+    ap.add_argument("--jobs", type=int, default=2, help="local workers (2 on 2 cores)")
+    ap.add_argument("--no-rounding", action="store_true", help="skip points 2 and 3")
+    ap.add_argument("--columns", default="", help="comma-separated column ids (default all)")
+    ap.add_argument("extra", nargs="*", help="overrides for every run, after --")
+    a = ap.parse_args()
+    spec = load_table(a.table)
+    cols = [c for c in a.columns.split(",") if c]
+    cells = [c for c in spec.noise_cells() if not cols or c.column.id in cols]
+    if not cells:
+        print(f"table {a.table} has no noise cells (references or noise_rows)", file=sys.stderr)
+        return 2
+    ids = [c.id for c in cells]
+    root = a.root or Path(tempfile.mkdtemp(prefix="repro-noise-"))
+    root.mkdir(parents=True, exist_ok=True)
+    runs = {"seeds": (["seeds=%d" % a.seeds, "noise_seeds=1"], a.jobs)}
+    if not a.no_rounding:
+        runs["ulp"] = (["seeds=1", "noise_seeds=1", "perturb_init=true"], a.jobs)
+        # Two threads, one worker: the same arithmetic in another summation order.
+        runs["threads"] = (["seeds=1", "noise_seeds=1", "profile.threads=2"], 1)
+    seconds, found = {}, {}
+    for name, (over, jobs) in runs.items():
+        seconds[name] = sweep(a.table, ids, root / name, [*over, *a.extra], jobs)
+        found[name] = values(spec, root / name)
+    metric = {"voc": "mAP", "coco": "AP"}
+    failed, lines = False, []
+    summary = {"table": a.table, "seeds": a.seeds, "extra": a.extra, "seconds": seconds,
+               "cells": {}}
+    print(f"table {a.table}, {len(cells)} noise cells, seeds 0..{a.seeds - 1}, "
+          f"overrides {a.extra or '-'}; {seconds['seeds']:.0f} s for the seeds")
+    print(f"{'cell':<34} {'metric':>6} {'mean':>7} {'std':>6} {'target':>6} "
+          f"{'ulp Δ':>7} {'thr Δ':>7}  per seed")
+    for c in cells:
+        fam = "coco" if "coco" in c.column.id or c.column.group.lower() == "coco" else "voc"
+        m = metric[fam]
+        target = TARGETS[m]
+        per_seed = found["seeds"].get((c.row.id, c.column.id), {})
+        nums = [v for _, v in sorted(per_seed.items()) if isinstance(v, float)]
+        std = statistics.stdev(nums) if len(nums) > 1 else float("nan")
+        mean = statistics.fmean(nums) if nums else float("nan")
+        base = per_seed.get(0)
+        deltas = {}
+        for name in ("ulp", "threads"):
+            v = found.get(name, {}).get((c.row.id, c.column.id), {}).get(0)
+            deltas[name] = abs(v - base) if isinstance(v, float) and isinstance(base, float) \
+                else float("nan")
+        bad = not (std <= target) or any(not (d <= target) for k, d in deltas.items()
+                                          if k in found)
+        failed |= bad
+        shown = " ".join(f"{v:.2f}" if isinstance(v, float) else str(v)
+                         for _, v in sorted(per_seed.items()))
+        lines.append(f"{c.id:<34} {m:>6} {mean:7.2f} {std:6.2f} {target:6.2f} "
+                     f"{deltas['ulp']:7.2f} {deltas['threads']:7.2f}  {shown}"
+                     + ("  ABOVE TARGET" if bad else ""))
+        summary["cells"][c.id] = {"metric": m, "target": target, "per_seed": per_seed,
+                                  "mean": mean, "std": std, **{f"{k}_delta": v
+                                                               for k, v in deltas.items()}}
+    print("\n".join(lines))
+    (root / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print(f"{'FAIL' if failed else 'OK'}: targets std and rounding Δ <= 1.0 mAP (VOC), "
+          f"<= 0.5 AP (COCO); records under {root}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
