@@ -174,11 +174,11 @@ def test_a_balanced_run_that_diverges_is_recorded_nan(tmp_path):
 
 
 def test_dwa_period_of_an_epoch_read_from_the_dataloader(tmp_path):
-    # An epoch-based schedule (as the paper profile's): 3 epochs over the 192 synthetic
-    # images in batches of 4, so BalancerEpochHook sets the period to 48 iterations.
+    # An epoch-based schedule (as the paper profile's): 3 epochs over the 768 synthetic
+    # images in batches of 16, so BalancerEpochHook sets the period to 48 iterations.
     status, rows = run_job(tmp_path, "dwa_epochs", "balancer=dwa", "balancer.period=epoch",
                            "~profile.iters", "dataset.epochs=3", "dataset.repeat=1",
-                           "dataset.milestones=[2]")
+                           "dataset.milestones=[2]", "profile.images_per_gpu=16")
     assert status["state"] == "done", status
     assert len(rows) == 3 * 48
     w_cls = [r["balancer_w_cls"] for r in rows]

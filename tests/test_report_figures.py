@@ -118,15 +118,18 @@ def test_bars_show_each_balancers_gain_and_mark_diverged_cells(tmp_path, monkeyp
     assert "reproduced (smoke profile)" in ours.get_title()
     assert [t.get_text() for t in paper.get_xticklabels()] == ["RetinaNet\n(one-stage)",
                                                                "Faster R-CNN\n(two-stage)"]
-    # the error bar of a difference: both cells' seed std in quadrature (ALWA_1 on
-    # RetinaNet: std 0.566 over 51.0, 51.8 and 0.283 over 50.0, 50.4); DWA has one seed,
-    # so its bar carries the reference's spread alone
+    # the error bar of a difference: its 95% interval from the noise (repro/report/noise.py).
+    # ALWA_1 on RetinaNet shares seeds 0, 1 with the reference: paired differences 1.0 and
+    # 1.4 (std 0.283, dof 1), SE 0.283 / sqrt(2), t(1) 12.706. DWA has one seed: unpaired,
+    # sigma pooled over the reference (50.0, 50.4) and ALWA_1 (51.0, 51.8): sqrt(0.40 / 2),
+    # dof 2, SE sigma * sqrt(1 + 1/2), t(2) 4.303.
     from matplotlib.container import ErrorbarContainer
 
     segments = [seg for c in ours.containers if isinstance(c, ErrorbarContainer)
                 for cols in c.lines[2] for seg in cols.get_segments()]
     half = [(b[1] - a[1]) / 2 for a, b in segments]
-    assert half == pytest.approx([0.08 ** 0.5, (0.32 + 0.08) ** 0.5])
+    assert half == pytest.approx([4.303 * (0.40 / 2) ** 0.5 * 1.5 ** 0.5,
+                                  12.706 * 0.08 ** 0.5 / 2 ** 0.5], rel=1e-3)
 
 
 def test_lines_over_an_ablated_parameter(tmp_path, monkeypatch):

@@ -46,8 +46,10 @@ def wait_ended(*rds, timeout=300):
 
 
 def status_lines(tmp_path, table="1"):
+    # the sweeps here run one seed per cell (noise_seeds=1, tests/conftest.py); so does status
     out = subprocess.run([sys.executable, "-m", "repro.status", f"table={table}",
-                          f"sweeps_root={tmp_path / 'sweeps'}"], cwd=ROOT, capture_output=True,
+                          f"sweeps_root={tmp_path / 'sweeps'}", "noise_seeds=1"], cwd=ROOT,
+                         capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -194,7 +196,7 @@ def test_a_failed_record_beats_slurms_completed_and_is_kept_unless_asked(slurm, 
                      status_lines(tmp_path))
 
     again = launch(slurm, tmp_path, *args)
-    assert "1 failed kept: retry_failed=true reruns them" in said(again)
+    assert "skipped: 1 failed" in said(again) and "retry_failed=true reruns them" in said(again)
     assert submitted(again) == []
     retry = launch(slurm, tmp_path, *args, "retry_failed=true")
     assert [n for n, _ in submitted(retry)] == [1]
