@@ -15,6 +15,9 @@ RPN and RoI samplers draw from torch's global generator.
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import torch
 from mmengine.hooks import Hook
@@ -72,14 +75,65 @@ class WeightsOnlyCheckpointHook(Hook):
             self._rng_to_restore = None
 
 
-def resume_iteration(work_dir) -> int | None:
-    """The iteration of the checkpoint mmengine would resume from in `work_dir`, if any."""
-    from pathlib import Path
+CHECKPOINT_GLOBS = ("iter_*.pth", "epoch_*.pth")
+POINTER = "last_checkpoint"
 
-    pointer = Path(work_dir) / "last_checkpoint"
-    if not pointer.is_file():
+
+def _iteration(path: Path) -> int | None:
+    """The iteration a checkpoint file holds, or None where it does not load (torn by a
+    kill during its save, truncated by a full disk, not ours)."""
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True)["meta"]["iter"])
+    except Exception:  # noqa: BLE001 - any unreadable file is simply not a resume point
         return None
-    path = Path(pointer.read_text().strip())
-    if not path.is_file():
-        return None
-    return int(torch.load(path, map_location="cpu", weights_only=True)["meta"]["iter"])
+
+
+def checkpoints(work_dir) -> list[Path]:
+    work_dir = Path(work_dir)
+    found = [p for g in CHECKPOINT_GLOBS for p in work_dir.glob(g)]
+    return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)
+
+
+def resume_point(work_dir) -> tuple[Path, int] | None:
+    """The checkpoint a resumed run continues from, and its iteration: the one
+    `last_checkpoint` names if it loads, else the newest one that loads; None if none
+    does (the run starts afresh, never fails on a checkpoint a kill tore)."""
+    work_dir = Path(work_dir)
+    pointer = work_dir / POINTER
+    named = None
+    try:
+        named = Path(pointer.read_text().strip())
+    except (OSError, ValueError):
+        pass
+    candidates = ([named] if named is not None and named.is_file() else []) + \
+        [p for p in checkpoints(work_dir) if p != named]
+    for path in candidates:
+        it = _iteration(path)
+        if it is not None:
+            return path, it
+    return None
+
+
+def resume_iteration(work_dir) -> int | None:
+    """The iteration a resumed run continues from in `work_dir`, if any."""
+    point = resume_point(work_dir)
+    return None if point is None else point[1]
+
+
+def point_at(work_dir, checkpoint: Path) -> None:
+    """`last_checkpoint` names `checkpoint` (written atomically)."""
+    from repro.records import sync_dir
+
+    pointer = Path(work_dir) / POINTER
+    tmp = pointer.with_name(f".{POINTER}.{os.getpid()}")
+    tmp.write_text(str(checkpoint))
+    os.replace(tmp, pointer)
+    sync_dir(pointer.parent)
+
+
+def prune(work_dir, keep: Path | None) -> list[Path]:
+    """Delete every checkpoint but `keep` (the one a resume needs). Returns the deleted."""
+    gone = [p for p in checkpoints(work_dir) if keep is None or p.resolve() != Path(keep).resolve()]
+    for p in gone:
+        p.unlink(missing_ok=True)
+    return gone
