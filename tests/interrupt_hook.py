@@ -22,11 +22,12 @@ class InterruptAtHook(Hook):
     priority = 95
 
     def __init__(self, at: int, signal: str = "SIGKILL", tear: bool = False,
-                 record: str | None = None) -> None:
+                 record: str | None = None, rank: int | None = None) -> None:
         self.at, self.signal, self.tear, self.record = at, signal, tear, record
+        self.rank = rank  # None: every rank
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        if runner.iter + 1 != self.at:
+        if runner.iter + 1 != self.at or self.rank not in (None, runner.rank):
             return
         if self.tear:
             from repro.job.hooks import RunRecordHook
