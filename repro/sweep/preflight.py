@@ -1,7 +1,9 @@
 """Checks on a composed cell config that run before any job starts.
 
-Pure (no mmdet import): values a user can get wrong, and the files the paper profile
-needs but cannot download (pretrained weights, datasets).
+Pure (no mmdet import): every key against its schema (repro/sweep/schema.py), values a
+user can get wrong, a sweeps_root that cannot be written, and the files the paper profile
+needs but cannot download (pretrained weights, datasets), down to their contents
+(repro/sweep/dataset_check.py).
 """
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from omegaconf import DictConfig, OmegaConf
 from repro.errors import ReproError
 from repro.balancer_options import check_balancer_options
 from repro.paths import project_path
+from repro.sweep.dataset_check import (check_coco_split, check_voc_split, check_weights,
+                                       check_writable, readable)
+from repro.sweep.schema import check_config
 
 # What a dataset folder must hold, per dataset family, for the paper profile.
 REQUIRED = {
@@ -34,6 +39,9 @@ def _positive(value, name: str, where: str) -> None:
 
 
 def check_job(cfg: DictConfig, where: str) -> None:
+    # Every key of the groups against its schema (type, range, allowed values).
+    check_config(OmegaConf.to_container(cfg, resolve=True), where)
+    check_writable(str(project_path(cfg.sweeps_root)))
     check_balancer_options(OmegaConf.to_container(cfg.balancer), where)
     # The loss weights of Table 1, and ALWA's lambda0 and C (Table 6).
     for key in ("cls_weight", "reg_weight", "lambda0", "interval"):
@@ -42,7 +50,6 @@ def check_job(cfg: DictConfig, where: str) -> None:
     if "interval" in cfg.balancer and not isinstance(cfg.balancer.interval, int):
         raise ReproError(f"{where}: balancer.interval={cfg.balancer.interval!r} (C) must be "
                          f"a whole number of iterations")
-    _positive(cfg.optimizer.lr, "optimizer.lr", where)
     if cfg.dataset.family == "voc":
         unknown = set(cfg.dataset.train_sets) - {"VOC2007", "VOC2012"}
         if unknown or not cfg.dataset.train_sets:
@@ -69,3 +76,12 @@ def check_job(cfg: DictConfig, where: str) -> None:
             f"({project_path(weights).name}), or set "
             f"profile.pretrained.{cfg.detector.backbone}=/path/to/file (env REPRO_WEIGHTS_DIR "
             f"for the folder)")
+    check_weights(str(project_path(weights)), cfg.detector.backbone)
+    readable(root, f"{where}: {ds.label}")
+    if ds.family == "voc":
+        for year in ds.train_sets:
+            check_voc_split(str(root), year, "trainval")
+        check_voc_split(str(root), ds.test_set, "test")
+    else:
+        check_coco_split(str(root), "annotations/instances_train2017.json", "train2017")
+        check_coco_split(str(root), "annotations/instances_val2017.json", "val2017")
