@@ -16,7 +16,7 @@ from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
 from omegaconf import OmegaConf
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 from repro.launch.slurm import Resources, Submitted, dry_run, require_sbatch
 from repro.sweep.console import say
 

@@ -44,7 +44,7 @@ class TableSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: List[str]) -> Any:
-        from repro.cli import exit_on_user_error
+        from repro.commands.run import exit_on_user_error
         from repro.sweep.run import run_sweep
 
         return exit_on_user_error(run_sweep)(

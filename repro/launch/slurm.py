@@ -25,7 +25,7 @@ import signal
 import subprocess
 from dataclasses import dataclass
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 
 
 @dataclass(frozen=True)

@@ -19,19 +19,19 @@ from typing import Callable, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
-from repro import records
-from repro.cli import explain_compose_error
-from repro.errors import ReproError
+from repro.core import records
+from repro.core.errors import ReproError
+from repro.core.tracker_options import EVENTS_GLOB, check_trackers
 from repro.launch import claims
 from repro.launch.slurm import Resources
 from repro.sweep import announce
+from repro.sweep.choices import explain_compose_error
 from repro.sweep.compose_cache import CachedCompose
 from repro.sweep.console import quiet_launchers, say, shown_path, wants_bar
 from repro.sweep.expand import Job, expand, pending
 from repro.sweep.preflight import check_job
 from repro.sweep.progress import Progress
 from repro.table.spec import load_table
-from repro.tracker_options import EVENTS_GLOB, check_trackers
 
 
 def _plain(value):
