@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from repro.core import records
 from repro.core.paths import CONF_DIR
 from repro.launch import claims, distributed
-from repro.launch.slurm import Resources
+from repro.launch.launcher import Resources
 from repro.sweep.compose_cache import CachedCompose, is_group_override
 from repro.sweep.expand import expand, pending
 from repro.table.spec import load_table
