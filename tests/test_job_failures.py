@@ -9,10 +9,12 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from repro import records
-from repro.job.run_cell import cell_run_dir, failure_class, run_cell
+from repro.core import records
+from repro.core import outcomes
+from repro.core.outcomes import failure_class
+from repro.job.run_cell import cell_run_dir, run_cell
 from repro.launch import claims
-from repro.paths import CONF_DIR
+from repro.core.paths import CONF_DIR
 
 
 def cell_cfg(sweeps, *extra):
@@ -67,4 +69,4 @@ def test_reason_classes():
     assert failure_class(RuntimeError(
         "[gloo/transport/tcp/unbound_buffer.cc:81] Timed out waiting 2000ms for recv")) == "hang"
     assert failure_class(RuntimeError("timed out reading the annotation file")) == "error"
-    assert set(records.FAILURE_CLASSES) >= {"timeout", "oom", "hang", "disk"}
+    assert set(outcomes.FAILURE_CLASSES) >= {"timeout", "oom", "hang", "disk"}

@@ -16,12 +16,12 @@ import time
 import pytest
 
 from conftest import ROOT
-from repro import records
+from repro.core import records
 
 WRITER = """
 import sys
 from pathlib import Path
-from repro import records
+from repro.core import records
 d = Path(sys.argv[1])
 i = 0
 while True:

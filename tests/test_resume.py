@@ -26,7 +26,7 @@ sys.path.insert(0, "tests")
 from hydra import compose, initialize_config_dir
 import repro.job.mmdet_config as mc
 from repro.job.run_cell import run_cell
-from repro.paths import CONF_DIR
+from repro.core.paths import CONF_DIR
 interrupt = json.loads(os.environ.get("INTERRUPT") or "null")
 if interrupt:
     import interrupt_hook  # noqa: F401 - registers InterruptAtHook

@@ -122,7 +122,7 @@ def resume_iteration(work_dir) -> int | None:
 
 def point_at(work_dir, checkpoint: Path) -> None:
     """`last_checkpoint` names `checkpoint` (written atomically)."""
-    from repro.records import sync_dir
+    from repro.core.records import sync_dir
 
     pointer = Path(work_dir) / POINTER
     tmp = pointer.with_name(f".{POINTER}.{os.getpid()}")

@@ -14,7 +14,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 
 # Residual blocks per stage, by pretrained-weights entry (profile.pretrained): what the
 # backbone the detector builds expects to find in the file.

@@ -11,9 +11,9 @@ import math
 
 from omegaconf import DictConfig, OmegaConf
 
-from repro.errors import ReproError
 from repro.balancer_options import check_balancer_options
-from repro.paths import project_path
+from repro.core.errors import ReproError
+from repro.core.paths import project_path
 from repro.sweep.dataset_check import (check_coco_split, check_voc_split, check_weights,
                                        check_writable, readable)
 from repro.sweep.schema import check_config

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 
 
 @dataclass(frozen=True)

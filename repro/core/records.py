@@ -1,10 +1,10 @@
 """A run's record: status.json, metrics.json, provenance.json, written atomically.
 
 The record is the truth about a run (not the launcher, not SLURM): `done`, `failed`
-with a reason class, or `running`. Readers never see a half-written file because every
-write goes to a temporary file in the same folder, is fsynced, renamed into place, and
-the folder's entry fsynced too: a node crash leaves the old record or the new one, never
-an empty file. On a full disk the write fails before the rename, so the record it would
+with a reason class, or `running` (repro/core/outcomes.py names every outcome). Readers
+never see a half-written file because every write goes to a temporary file in the same
+folder, is fsynced, renamed into place, and the folder's entry fsynced too: a node crash
+leaves the old record or the new one, never an empty file. On a full disk the write fails before the rename, so the record it would
 have replaced stays as it was.
 
 Appended records (`scalars.jsonl`) are written line by line with one `write` and an
@@ -18,13 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-DONE, FAILED, RUNNING = "done", "failed", "running"
-# Reason classes of a failed run; nan and overflow are results (ALWA Table 4).
-# timeout: SLURM's time limit after the last requeue (profile.slurm.max_num_timeout);
-# hang: a rank waited in a collective beyond profile.dist_timeout_s; disk: the disk (or
-# quota) was full.
-FAILURE_CLASSES = ("nan", "overflow", "oom", "timeout", "hang", "disk", "config", "data",
-                   "error")
+from repro.core.outcomes import DONE, FAILED, RUNNING  # noqa: F401 - the record's states
 
 STATUS, METRICS, PROVENANCE = "status.json", "metrics.json", "provenance.json"
 
