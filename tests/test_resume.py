@@ -28,24 +28,30 @@ import repro.job.mmdet_config as mc
 from repro.job.run_cell import run_cell
 from repro.core.paths import CONF_DIR
 interrupt = json.loads(os.environ.get("INTERRUPT") or "null")
-if interrupt:
-    import interrupt_hook  # noqa: F401 - registers InterruptAtHook
-    build = mc.build_mmdet_config
-    def with_hook(cfg, rd):
-        mm = build(cfg, rd)
+images = int(os.environ.get("TRAIN_IMAGES") or 0)  # a short epoch: the first N images once
+build = mc.build_mmdet_config
+def with_hook(cfg, rd):
+    mm = build(cfg, rd)
+    if interrupt:
+        import interrupt_hook  # noqa: F401 - registers InterruptAtHook
         mm.custom_hooks.append(dict(type="InterruptAtHook", record=str(rd / "scalars.jsonl"),
                                     **interrupt))
-        return mm
-    mc.build_mmdet_config = with_hook
+    if images:
+        train = mm.train_dataloader.dataset
+        train.times = 1
+        train.dataset.datasets[0].indices = images
+    return mm
+mc.build_mmdet_config = with_hook
 with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
     cfg = compose("config", overrides=sys.argv[1:])
 print(run_cell(cfg)["state"])
 """
 
 
-def run_job(sweeps, balancer=ALWA1, interrupt=None, extra=()):
-    env = {**os.environ, "INTERRUPT": json.dumps(interrupt) if interrupt else ""}
-    return subprocess.run([sys.executable, "-c", JOB, *ARGS, *balancer, *extra,
+def run_job(sweeps, balancer=ALWA1, interrupt=None, extra=(), args=ARGS, images=0):
+    env = {**os.environ, "INTERRUPT": json.dumps(interrupt) if interrupt else "",
+           "TRAIN_IMAGES": str(images)}
+    return subprocess.run([sys.executable, "-c", JOB, *args, *balancer, *extra,
                            f"sweeps_root={sweeps}"], cwd=ROOT, env=env, timeout=300,
                           capture_output=True, text=True)
 
@@ -133,6 +139,29 @@ def test_requeue_signal_saves_the_iteration_in_flight_and_resumes_there(tmp_path
     assert run_job(broken).returncode == 0
     assert status(broken)["resumed_from"] == 6
     assert record(broken) == record(whole(ALWA1))
+
+
+# The paper's shape: epochs (mmengine's epoch loop, resumable mid-epoch), a checkpoint
+# per epoch; 2 epochs of 6 iterations (24 images, 4 per batch), LR step after epoch 1.
+EPOCHS = ["table='1'", "cell=resume", "~profile.iters", "profile.checkpoint=1",
+          "dataset.epochs=2", "dataset.milestones=[1]"]
+
+
+def test_an_epoch_run_preempted_mid_epoch_resumes_there_with_the_same_data_order(tmp_path):
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    assert run_job(whole, args=EPOCHS, images=24).returncode == 0
+    # USR2 after iteration 9: epoch 2's third batch; its checkpoint, then the resume
+    # skips epoch 2's first 3 batches (no image loaded) and trains the other 3.
+    stopped = run_job(broken, args=EPOCHS, images=24, interrupt={"at": 9, "signal": "SIGUSR2"})
+    assert stopped.returncode == 75, stopped.stderr[-2000:]
+    rd = run_dir(broken)
+    assert sorted(p.name for p in (rd / "mmdet").glob("*.pth")) == ["iter_9.pth"]
+    assert run_job(broken, args=EPOCHS, images=24).returncode == 0
+    assert status(broken)["resumed_from"] == 9
+    rows_whole, metrics_whole = record(whole)
+    assert [r["iter"] for r in rows_whole] == list(range(1, 13))
+    assert record(broken) == (rows_whole, metrics_whole)  # losses, LR steps, metrics
+    assert "resuming epoch 2 after its first 3 batches" in (rd / "run.log").read_text()
 
 
 def test_a_torn_checkpoint_falls_back_to_the_one_before(tmp_path, whole):

@@ -11,7 +11,11 @@ weights-only default for every file.
 For a resumed run to continue the same trajectory, the hook also stores torch's RNG
 state and restores it at the first resumed iteration: mmengine re-seeds at start and
 replays the data pipeline over the skipped batches (so numpy's stream matches), but the
-RPN and RoI samplers draw from torch's global generator.
+RPN and RoI samplers draw from torch's global generator. It stores numpy's and Python's
+states too, for the epoch loop that resumes mid-epoch without replaying the pipeline
+(resumable_loop.py): exact where the pipeline runs in the training process (workers: 0);
+with dataloader workers their own generators restart, so a resumed epoch's random flips
+differ from an uninterrupted one's (same distribution, not the same draws).
 """
 from __future__ import annotations
 
@@ -52,22 +56,50 @@ def _rebuilt(value):
     return value
 
 
+def _host_rng() -> dict:
+    """numpy's and Python's global generator states, in types the safe loader reads."""
+    import random
+
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, state, nxt = random.getstate()
+    return {"numpy": (name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
+                      float(gauss)),
+            "python": (version, list(state), nxt)}
+
+
 @HOOKS.register_module()
 class WeightsOnlyCheckpointHook(Hook):
     priority = "VERY_HIGH"
 
     def __init__(self) -> None:
         self._rng_to_restore: torch.Tensor | None = None
+        self.host_rng: dict | None = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint["message_hub"] = _plain(checkpoint["message_hub"])
         checkpoint["meta"] = _plain(checkpoint["meta"])
         checkpoint["meta"]["torch_rng_state"] = torch.get_rng_state()
+        checkpoint["meta"]["host_rng_state"] = _host_rng()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if "message_hub" in checkpoint:  # a resume, not a plain load of weights
             checkpoint["message_hub"] = _rebuilt(checkpoint["message_hub"])
-        self._rng_to_restore = checkpoint.get("meta", {}).pop("torch_rng_state", None)
+        meta = checkpoint.get("meta", {})
+        self._rng_to_restore = meta.pop("torch_rng_state", None)
+        self.host_rng = meta.pop("host_rng_state", None)
+
+    def restore_host_rng(self) -> None:
+        """numpy's and Python's generators as they were at the checkpoint (the data
+        pipeline's random flips in this process): for a resume that skips the done
+        batches without loading them (resumable_loop.py)."""
+        if self.host_rng is not None:
+            import random
+
+            name, keys, pos, has_gauss, gauss = self.host_rng["numpy"]
+            np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+            version, state, nxt = self.host_rng["python"]
+            random.setstate((version, tuple(state), nxt))
+            self.host_rng = None
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         if self._rng_to_restore is not None:

@@ -6,7 +6,9 @@ train that epoch's first batches twice and shift every later LR step. This loop 
 the resumed epoch after the batches it already trained: the sampler is seeded for the
 epoch as before (DistSamplerSeedHook), and `ResumableBatchSampler` drops the done
 batches as index lists, before any image is loaded, so a skip costs microseconds per
-batch, not a pass over the data. Everything else is mmengine's loop, unchanged.
+batch, not a pass over the data; numpy's and Python's generators are set back to their
+state at the checkpoint (checkpointing.py), so the pipeline's random flips continue as
+they would have. Everything else is mmengine's loop, unchanged.
 """
 from __future__ import annotations
 
@@ -52,6 +54,11 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         self.runner.model.train()
         if done > 0:
             self.dataloader.batch_sampler.skip_next(done)
+            from repro.job.checkpointing import WeightsOnlyCheckpointHook
+
+            for hook in self.runner.hooks:  # the pipeline's generators as at the checkpoint
+                if isinstance(hook, WeightsOnlyCheckpointHook):
+                    hook.restore_host_rng()
             self.runner.logger.info(f"resuming epoch {self._epoch + 1} after its first "
                                     f"{done} batches")
         for idx, data_batch in enumerate(self.dataloader, start=max(done, 0)):
