@@ -232,6 +232,8 @@ def _begin(cfg: DictConfig, rd: Path, launch_id: str) -> dict:
     OmegaConf.save(cfg, rd / "config.yaml", resolve=True)
     for stale in (records.METRICS, "error.log", WEIGHTS):  # from an earlier attempt
         (rd / stale).unlink(missing_ok=True)
+    for torn in rd.glob(".*.json.*"):  # a killed write's temporary file (the record is whole)
+        torn.unlink(missing_ok=True)
     return {**identity, "identity": identity, "state": records.RUNNING, "started": started,
             "provenance": prov, "resumed_from": last_iter,
             "resume_path": None if point is None else str(point[0])}
