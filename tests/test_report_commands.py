@@ -106,8 +106,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, module, args, needle):
 NO_TORCH = """
 import sys
 import repro.report.build, repro.report.claim_kinds, repro.report.claims, repro.report.collect
-import repro.report.curves, repro.report.evidence, repro.report.figures, repro.report.latex
-import repro.report.selectors, repro.report.table, repro.report.markdown
+import repro.report.curves, repro.report.evidence, repro.report.figures, repro.report.formats.latex
+import repro.report.selectors, repro.report.cells, repro.report.formats.markdown
 import repro.report.table_figures
 from repro.report.__main__ import main as report
 from repro.status import main as status

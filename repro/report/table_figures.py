@@ -28,7 +28,7 @@ import pandas as pd
 from repro.errors import ReproError
 from repro.report.figures import plt, save_figure
 from repro.report.noise import critical
-from repro.report.table import MARK, significance_mark
+from repro.report.cell_text import MARK, significance_mark
 from repro.report.selectors import select_columns, select_rows
 from repro.table.spec import NAMED_OUTCOMES, Column, Row, TableSpec
 
