@@ -10,7 +10,7 @@ import pytest
 from latex_check import compile_if_available
 from repro import records
 from repro.report.collect import collect
-from repro.report.build import tabulate, write_table
+from repro.report.build import assemble, write_table
 from repro.report.cells import cell_table
 from repro.report.formats.console import render as render_console
 from repro.report.reported import ReportedTable
@@ -125,7 +125,7 @@ def test_note_in_csv_tex_and_console(tmp_path, grouped):
     assert r"% Note: HCRAL is a reconstruction: 50% of it & more_than that" in text
     assert (r"\multicolumn{3}{l}{\footnotesize Note: HCRAL is a reconstruction: 50\% of it \& "
             r"more\_than that} \\") in text
-    console = render_console(*tabulate(grouped, profile="smoke", sweeps_root=tmp_path))
+    console = render_console(*assemble(grouped, profile="smoke", sweeps_root=tmp_path))
     assert console.splitlines()[1] == f"Note: {NOTE}"
     assert "46.50 (+0.50) ± 0.71 (n=2); paper 75.99 (+0.82); diff -29.49" in console
 

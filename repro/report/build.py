@@ -28,7 +28,7 @@ from repro.table.spec import TableSpec
 WRITTEN = (markdown, cells_csv, latex, claims_csv)  # in the order their paths are printed
 
 
-def tabulate(spec: TableSpec, *, profile: str, sweeps_root,
+def assemble(spec: TableSpec, *, profile: str, sweeps_root,
              claims: list | None = None) -> tuple[ReportedTable, pd.DataFrame]:
     """The table's records, verdicts and cells. `claims` None: the table file's own."""
     frame = collect(spec, profile=profile, sweeps_root=sweeps_root)
@@ -40,8 +40,8 @@ def tabulate(spec: TableSpec, *, profile: str, sweeps_root,
 def write_table(spec: TableSpec, *, profile: str, sweeps_root, results_root,
                 claims: list | None = None) -> list[Path]:
     """The table's files without its figures (<table>.md, .csv, .tex, _claims.csv)."""
-    return write_formats(*tabulate(spec, profile=profile, sweeps_root=sweeps_root,
-                                   claims=claims), results_root)
+    return write_formats(*assemble(spec, profile=profile, sweeps_root=sweeps_root,
+                                  claims=claims), results_root)
 
 
 def write_formats(table: ReportedTable, cells: pd.DataFrame, results_root) -> list[Path]:
@@ -82,7 +82,7 @@ def build(spec: TableSpec, *, profile: str, sweeps_root, results_root,
     from repro.report.table_figures import check_figures
 
     check_figures(spec)  # a bad `figures:` entry fails before anything is written
-    table, cells = tabulate(spec, profile=profile, sweeps_root=sweeps_root, claims=claims)
+    table, cells = assemble(spec, profile=profile, sweeps_root=sweeps_root, claims=claims)
     paths = write_formats(table, cells, results_root) + write_figures(table, cells, results_root)
     return paths, console.render(table, cells)
 
