@@ -2,8 +2,8 @@
 
 No mmdet import: values a user can get wrong, and the files the paper profile needs but
 cannot download (pretrained weights, datasets). A cell's balancer entry is checked by
-the rule itself (repro/balancers/entry.py builds it once), which imports torch, once per
-sweep.
+the rule itself (repro/balancers/entry.py builds it once), which imports torch: only
+when a cell is checked, so a sweep with nothing left to run starts without it.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import math
 from omegaconf import DictConfig, OmegaConf
 
 from repro.errors import ReproError
-from repro.balancers.entry import check_entry
 from repro.paths import project_path
 
 # What a dataset folder must hold, per dataset family, for the paper profile.
@@ -36,6 +35,8 @@ def _positive(value, name: str, where: str) -> None:
 
 
 def check_job(cfg: DictConfig, where: str) -> None:
+    from repro.balancers.entry import check_entry  # torch: only when a cell will run
+
     check_entry(OmegaConf.to_container(cfg.balancer), where)
     _positive(cfg.optimizer.lr, "optimizer.lr", where)
     if cfg.dataset.family == "voc":
