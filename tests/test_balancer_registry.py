@@ -11,8 +11,8 @@ import yaml
 
 from repro.balancers import RULES
 from repro.balancers.entry import check_entry
-from repro.errors import ReproError
-from repro.paths import CONF_DIR, PROJECT_ROOT
+from repro.core.errors import ReproError
+from repro.core.paths import CONF_DIR, PROJECT_ROOT
 from repro.report.curves import CURVES, declared_curves
 
 PACKAGE = PROJECT_ROOT / "repro"

@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from repro import records
+from repro.core import records
 from repro.report.collect import collect
 from repro.report.build import write_table
 from repro.report.cells import cell_table, summarize
@@ -153,7 +153,7 @@ def test_corrupt_and_partial_records_are_listed_with_a_count(tmp_path, table1):
 
 
 def test_a_run_awaiting_the_evaluation_server_is_shown_as_such(tmp_path):
-    from repro import records
+    from repro.core import records
     from repro.report.collect import read_record
     from repro.report.cells import _summary
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from latex_check import compile_if_available
-from repro import records
+from repro.core import records
 from repro.report.collect import collect
 from repro.report.build import assemble, write_table
 from repro.report.cells import cell_table

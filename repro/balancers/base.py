@@ -9,13 +9,15 @@ config (conf/balancer/<entry>.yaml) with `@register`. The class declares what th
 detector glue needs (the class attributes below) and validates its settings once, in its
 constructor; the glue (repro/job/balancer_config.py, repro/mmdet/balanced_detector.py,
 repro/job/tracking.py) and the pre-flight read only these declarations, through
-`rule_named` and `check_config`, never a rule's name.
+`rule_named` and `repro.balancers.entry.check_entry`, never a rule's name.
 """
 import math
 from numbers import Real
 from typing import Mapping
 
 import torch
+
+from repro.core.outcomes import OVERFLOW
 
 # The head groups a rule can act on, and the detector entry's key that names each one's
 # (cls, reg) loss keys. The paper's Table 4 balances the anchor head only (the default).
@@ -58,7 +60,7 @@ class SettingError(ValueError):
 class BalancerOverflow(FloatingPointError):
     """A balancer's weight computation produced inf/nan (the papers' "overflow" outcome)."""
 
-    kind = "overflow"
+    kind = OVERFLOW
 
 
 class Balancer:

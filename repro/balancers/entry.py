@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from typing import Mapping
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 
 from .base import EPOCH, HEAD_GROUPS, SettingError, groups_of, rule_named
 from .kpi import CLS_KPIS

@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from repro.balancers.base import EPOCH, groups_of
 from repro.balancers.entry import check_entry
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 from repro.job.config_paths import model_part as _head
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from repro.paths import project_path
+from repro.core.paths import project_path
 from repro.report.cells import cell_table
 from repro.report.claims import evaluate, load_claims
 from repro.report.collect import collect

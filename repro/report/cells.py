@@ -16,6 +16,7 @@ import statistics
 
 import pandas as pd
 
+from repro.core.outcomes import NAMED_OUTCOMES
 from repro.report import noise
 from repro.table.spec import TableSpec
 
@@ -41,7 +42,7 @@ def _summary(states: list, values: list, reasons: list) -> dict:
         if hit:
             reason = [r for r in hit if isinstance(r, str)]
             label = reason[0] if state == "failed" and reason else state
-            if state == "failed" and label not in ("nan", "overflow"):
+            if state == "failed" and label not in NAMED_OUTCOMES:
                 label = f"failed ({label})"
             return {"state": label, "mean": None, "std": None, "n": 0}
     return dict(EMPTY)

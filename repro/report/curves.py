@@ -29,8 +29,8 @@ matplotlib.use("Agg")  # files only; never a display
 import matplotlib.pyplot as plt  # noqa: E402
 import yaml  # noqa: E402
 
-from repro.errors import ReproError  # noqa: E402
-from repro.paths import CONF_DIR  # noqa: E402
+from repro.core.errors import ReproError  # noqa: E402
+from repro.core.paths import CONF_DIR  # noqa: E402
 from repro.report.figures import save_figure  # noqa: E402
 
 WEIGHT_KEYS = ("balancer_w_cls", "balancer_w_reg")

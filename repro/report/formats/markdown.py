@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from repro.paths import PROJECT_ROOT
+from repro.core.paths import PROJECT_ROOT
 from repro.report import layout
 from repro.report.claim_kinds import HOLDS
 from repro.report.reported import ReportedTable
