@@ -81,7 +81,7 @@ def bad_table(tmp_path):
     ("{id: r, set: {balancer.interval: -20}, paper: [1.0]}",
      "cell r__c: balancer.interval=-20 must be a positive number"),
     ("{id: r, set: {balancer.interval: 12.5}, paper: [1.0]}",
-     "cell r__c: balancer.interval=12.5 (C) must be a whole number"),
+     "cell r__c: balancer.interval=12.5 must be a whole number"),
     ("{id: r, set: {optimizer: sgdd}, paper: [1.0]}",
      "cell r__c: unknown optimizer 'sgdd'; optimizer entries (conf/optimizer/): adamw, sgd"),
     ("{id: r, set: {reg_loss: l3}, paper: [1.0]}", "cell r__c: unknown reg_loss 'l3'"),
