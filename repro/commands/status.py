@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from repro.commands import args as cli
+from repro.core import outcomes
 from repro.core.errors import ReproError
 from repro.core.paths import CONF_DIR
 from repro.launch import claims
@@ -64,13 +65,8 @@ def _known(v) -> bool:
 
 
 def _state(rec: dict) -> str:
-    if rec["state"] == "failed":
-        return f"failed({rec['reason'] if _known(rec.get('reason')) else 'unknown'})"
-    if rec["state"] == "corrupt":
-        return f"corrupt({rec['problem']})"
-    if rec["state"] == "lost" and rec.get("slurm_state"):
-        return f"lost({rec['slurm_state']})"
-    return rec["state"]
+    return outcomes.label(rec["state"], rec["reason"] if _known(rec.get("reason")) else None,
+                          rec.get("problem"))
 
 
 def _time(rec: dict, now: datetime) -> str:
@@ -171,8 +167,8 @@ def _mark_lost(found: dict, folder) -> None:
     ids = [str(running[k].get("slurm_job_id")) for k in gone if _known(running[k].get("slurm_job_id"))]
     said = final_states(ids)
     for k in gone:
-        found[k] = {**running[k], "state": "lost",
-                    "slurm_state": said.get(str(running[k].get("slurm_job_id")))}
+        found[k] = {**running[k], "state": outcomes.LOST,
+                    "problem": said.get(str(running[k].get("slurm_job_id")))}
 
 
 def summary_line(spec: TableSpec, runs: int, counts: Counter, reasons: Counter) -> str:

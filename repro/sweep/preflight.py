@@ -1,17 +1,16 @@
 """Checks on a composed cell config that run before any job starts.
 
-Pure (no mmdet import): every key against its schema (repro/sweep/schema.py), values a
-user can get wrong, a sweeps_root that cannot be written, and the files the paper profile
-needs but cannot download (pretrained weights, datasets), down to their contents
-(repro/sweep/dataset_check.py).
+No mmdet import: every key against its schema (repro/sweep/schema.py), values a user can
+get wrong, a sweeps_root that cannot be written, and the files the paper profile needs
+but cannot download (pretrained weights, datasets), down to their contents
+(repro/sweep/dataset_check.py). A cell's balancer entry is checked by the rule itself
+(repro/balancers/entry.py builds it once), which imports torch: only when a cell is
+checked, so a sweep with nothing left to run starts without it.
 """
 from __future__ import annotations
 
-import math
-
 from omegaconf import DictConfig, OmegaConf
 
-from repro.balancer_options import check_balancer_options
 from repro.core.errors import ReproError
 from repro.core.paths import project_path
 from repro.sweep.dataset_check import (check_coco_split, check_voc_split, check_weights,
@@ -32,24 +31,13 @@ HOW_TO_GET = {
 }
 
 
-def _positive(value, name: str, where: str) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    if not ok:
-        raise ReproError(f"{where}: {name}={value!r} must be a positive number")
-
-
 def check_job(cfg: DictConfig, where: str) -> None:
+    from repro.balancers.entry import check_entry  # torch: only when a cell will run
+
+    check_entry(OmegaConf.to_container(cfg.balancer), where)
     # Every key of the groups against its schema (type, range, allowed values).
     check_config(OmegaConf.to_container(cfg, resolve=True), where)
     check_writable(str(project_path(cfg.sweeps_root)))
-    check_balancer_options(OmegaConf.to_container(cfg.balancer), where)
-    # The loss weights of Table 1, and ALWA's lambda0 and C (Table 6).
-    for key in ("cls_weight", "reg_weight", "lambda0", "interval"):
-        if key in cfg.balancer:
-            _positive(cfg.balancer[key], f"balancer.{key}", where)
-    if "interval" in cfg.balancer and not isinstance(cfg.balancer.interval, int):
-        raise ReproError(f"{where}: balancer.interval={cfg.balancer.interval!r} (C) must be "
-                         f"a whole number of iterations")
     if cfg.dataset.family == "voc":
         unknown = set(cfg.dataset.train_sets) - {"VOC2007", "VOC2012"}
         if unknown or not cfg.dataset.train_sets:
