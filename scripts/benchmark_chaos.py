@@ -116,7 +116,7 @@ def main() -> int:
                 f.name.startswith((".status.json.", ".metrics.json.")) for f in rd.iterdir())
                 for rd in dirs.values()), proc, 300)
         else:
-            time.sleep(rng.uniform(5, max(6.0, t_whole * 0.8)))
+            time.sleep(rng.uniform(5, 60))
             hit = proc.poll() is None
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
