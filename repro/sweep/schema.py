@@ -104,6 +104,9 @@ GROUPS: dict[str, dict[str, Rule]] = {
         "checkpoint_minutes": num(0, above=True, null=True),
         "dist_timeout_s": num(0, above=True, null=True),
         "pretrained": mapping(text()), "slurm": mapping(),
+        # rehearse=true (issue 13's conf/rehearse/): the table the rehearsal stands for,
+        # and its scale-down settings
+        "tables_as": text(), "rehearsal": mapping(null=True),
     },
     "profile.slurm": SLURM,
     "dataset": {
