@@ -21,7 +21,9 @@ from repro.job.mmdet_config import DATASET_CONFIGS, shipped_config_path
 PROFILE = ["train_dataloader.batch_size", "*dataloader.num_workers",
            "*dataloader.persistent_workers", "model.backbone.init_cfg", "work_dir",
            "randomness", "default_hooks.*", "custom_hooks", "visualizer.*", "env_cfg.*",
-           "auto_scale_lr", "launcher"]
+           "auto_scale_lr", "launcher",
+           # the shipped batch sampler inside one that resumes mid-epoch (preemption)
+           "train_dataloader.batch_sampler"]
 # The dataset entry: split, data location, classes, schedule; evaluation once at the end.
 DATASET = ["train_dataloader.dataset*", "test_dataloader.dataset*", "test_evaluator.ann_file",
            "val_dataloader", "val_cfg", "val_evaluator", "train_cfg", "param_scheduler*"]

@@ -1,6 +1,7 @@
 """A balancer is one rule file plus one config entry (issue 15, point 2): the glue and the
 report know a rule only by its declarations, never by its name."""
 import ast
+import functools
 import inspect
 import io
 import tokenize
@@ -35,17 +36,26 @@ def mentions(path: Path, rule: type, entries: tuple[str, ...] = ()) -> list[str]
     (`== "alwa"`, f"balancer=dtp ..."), its class as an identifier, or one of its config
     entries (`alwa1`) as a word of a string that is not a docstring (docstrings show the
     table files' syntax). Comments are prose (the papers' names), not code."""
-    source = path.read_text()
-    docs = _docstring_lines(source) if entries else set()
+    tokens, docs = _tokens(path)
     found = []
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        words = set(tok.string.replace("=", " ").replace("'", " ").replace('"', " ").split())
-        if tok.type == tokenize.STRING and (rule.name in words or (
-                words & set(entries) and tok.start[0] not in docs)):
-            found.append(f"{path.name}:{tok.start[0]}: {tok.string}")
-        elif tok.type == tokenize.NAME and tok.string == rule.__name__:
-            found.append(f"{path.name}:{tok.start[0]}: {tok.string}")
+    for kind, text, line, words in tokens:
+        if kind == tokenize.STRING and (rule.name in words or (
+                words & set(entries) and line not in docs)):
+            found.append(f"{path.name}:{line}: {text}")
+        elif kind == tokenize.NAME and text == rule.__name__:
+            found.append(f"{path.name}:{line}: {text}")
     return found
+
+
+@functools.lru_cache(maxsize=None)
+def _tokens(path: Path) -> tuple[list, set[int]]:
+    """A file's string and name tokens (kind, text, line, words), and its docstring lines."""
+    source = path.read_text()
+    tokens = [(tok.type, tok.string, tok.start[0],
+               set(tok.string.replace("=", " ").replace("'", " ").replace('"', " ").split()))
+              for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+              if tok.type in (tokenize.STRING, tokenize.NAME)]
+    return tokens, _docstring_lines(source)
 
 
 def entries_of(rule: type) -> tuple[str, ...]:

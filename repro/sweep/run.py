@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from repro.core import records
 from repro.core.errors import ReproError
+from repro.core.outcomes import LOST
 from repro.core.tracker_options import EVENTS_GLOB, check_trackers
 from repro.launch import claims
 from repro.launch.launcher import Launched, Launcher, Resources
@@ -42,7 +43,19 @@ def run_sweep(config: DictConfig, arguments: Sequence[str], *, launcher: Launche
     mine = claim_jobs(sweep, todo, launcher)
     submitted = submit(sweep, launcher, batches, mine)
     report(sweep, todo, submitted)
+    exit_if_lost(submitted)
     return [launched for _, launched in submitted.returned]
+
+
+def exit_if_lost(submitted: "Submitted") -> None:
+    """A job that ended without a record (its worker died: the OOM killer, a kill) makes
+    the launch's exit status 1, after the report: a script or CI must not read success.
+    Its cell resumes at the next launch (its record says running, its claim is stale)."""
+    lost = submitted.progress.counts[LOST]
+    if lost:
+        say(f"{lost} job(s) ended without a record (the worker died); the same command "
+            f"resumes them from their last checkpoint")
+        raise SystemExit(1)
 
 
 def _plain(value):
