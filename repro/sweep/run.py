@@ -136,18 +136,24 @@ def check_jobs(sweep: Sweep, todo: list[Job], compose: Callable[[list[str]], Dic
         sweep.config, "hydra.overrides.task", default=None) or []))
     shapes: dict[Resources, list[int]] = {}
     for i, job in enumerate(todo):
-        try:
-            cfg = compose(job.overrides)
+        where = f"table {sweep.spec.name}, cell {job.cell.id}"
+        try:  # read in place, not copied: the checks keep nothing of it
+            shape = compose.read(job.overrides, lambda cfg: _checked(cfg, where, launcher))
+        except ReproError:
+            raise
         except Exception as e:  # Hydra's composition errors name the bad override
-            raise ReproError(f"table {sweep.spec.name}, cell {job.cell.id}: "
-                             f"{explain_compose_error(e)}") from None
-        check_job(cfg, where=f"table {sweep.spec.name}, cell {job.cell.id}")
-        shapes.setdefault(launcher.shape(cfg), []).append(i)
+            raise ReproError(f"{where}: {explain_compose_error(e)}") from None
+        shapes.setdefault(shape, []).append(i)
     step = max_batch_size or max(len(todo), 1)
     batches = [Batch(r, group[start:start + step]) for r, group in shapes.items()
                for start in range(0, len(group), step)]
     launcher.check([(r, min(len(g), step)) for r, g in shapes.items()])
     return batches
+
+
+def _checked(cfg: DictConfig, where: str, launcher: Launcher) -> Resources:
+    check_job(cfg, where=where)
+    return launcher.shape(cfg)
 
 
 def claim_jobs(sweep: Sweep, todo: list[Job], launcher: Launcher) -> dict[int, Job]:
