@@ -51,6 +51,8 @@ def run_sweep(config: DictConfig, arguments: Sequence[str], *, launch: Callable,
         raise ReproError("no table selected: python -m repro table=1 -m")
     spec = load_table(OmegaConf.select(config, "hydra.runtime.choices.table") or config.table.id)
     jobs = expand(spec, profile=config.profile.name, sweeps_root=config.sweeps_root,
+                  # a rehearsal (conf/rehearse/true.yaml) takes the paper's table settings
+                  table_profile=config.profile.get("tables_as"),
                   seeds=_plain(config.seeds), cells=_cells_arg(config.get("cells")),
                   user_overrides=arguments, noise_seeds=_plain(config.get("noise_seeds", 1)))
     if config.get("report", True):  # the table's claims and figures, checked before any run
