@@ -41,7 +41,7 @@ def _console(spec, profile: str, sweeps_root: str) -> str:
     from repro.report.table import cell_table
 
     frame = collect(spec, profile=profile, sweeps_root=sweeps_root)
-    return render_console(spec, cell_table(spec, frame), profile)
+    return render_console(spec, cell_table(spec, frame), profile, frame)
 
 
 if __name__ == "__main__":

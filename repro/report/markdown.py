@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from repro.report.scale import scale_line
 from repro.report.table import PROFILE_NOTES, cell_text, legend, noise_legend, shown_path
 from repro.table.spec import TableSpec
 
@@ -43,6 +44,9 @@ def render_markdown(spec: TableSpec, cells: pd.DataFrame, profile: str, *,
     heads = _heads(spec)
     lines = [f"# {spec.paper} Table {spec.number} — reproduced ({profile} profile)", "",
              f"> {PROFILE_NOTES.get(profile, profile + ' profile')}.", ""]
+    off_scale = scale_line(spec, frame if frame is not None else cells.iloc[:0])
+    if off_scale:
+        lines += [f"> **{off_scale}.**", ""]
     if spec.note:
         lines += [f"> **Note:** {spec.note}", ""]
     lines += [spec.caption, "", *sum(([x, ""] for x in [*legend(spec), noise_legend(spec, cells)]), [])]
@@ -65,13 +69,17 @@ def render_markdown(spec: TableSpec, cells: pd.DataFrame, profile: str, *,
     return text
 
 
-def render_console(spec: TableSpec, cells: pd.DataFrame, profile: str) -> str:
+def render_console(spec: TableSpec, cells: pd.DataFrame, profile: str,
+                   frame: pd.DataFrame | None = None) -> str:
     """A plain-text grid for a terminal (python -m repro.report show=true)."""
     from tabulate import tabulate
 
     rows = [[label, *texts] if texts else [f"[{label}]" if label else ""]
             for label, texts in body_rows(spec, cells)][1 if len(spec.groups) > 1 else 0:]
     head = [f"{spec.paper} Table {spec.number} ({spec.id}), {profile} profile"]
+    off_scale = scale_line(spec, frame) if frame is not None else None
+    if off_scale:
+        head.append(off_scale)
     if spec.note:
         head.append(f"Note: {spec.note}")
     head += [*legend(spec), noise_legend(spec, cells)]
