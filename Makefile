@@ -3,13 +3,17 @@
 #   make run                  # python -m repro table=1 -m on the embedded default
 #   make run ARGS="table=1 -m seeds=3"
 #   make test                 # the test suite (what CI runs)
+#   make rehearse             # the rehearsal stage: paper-scale cells on real-layout
+#                             # fixtures, CPU, ~30 min on 2 cores (CI runs it after test)
 ARGS ?= table=1 -m
 PYTEST_ARGS ?=
 
-.PHONY: run test setup
+.PHONY: run test rehearse setup
 setup:
 	@bash scripts/setup.sh
 run: setup
 	.venv/bin/python -m repro $(ARGS)
 test: setup
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+rehearse: setup
+	.venv/bin/python -m pytest -m rehearse tests/test_rehearsal.py $(PYTEST_ARGS)
