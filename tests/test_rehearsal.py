@@ -109,3 +109,20 @@ def test_one_cell_as_a_two_task_gloo_job_through_slurm(slurm, paper_files, tmp_p
     assert [x["rank"] for x in status["ranks"]] == [0, 1]
     assert [x["iters"] for x in status["ranks"]] == [3, 3]
     assert "backend='gloo'" in (rd / "mmdet_config.py").read_text()
+
+
+def test_the_gpu_checks_cpu_dry_run_trains_the_paper_cell(tmp_path):
+    import subprocess
+
+    from conftest import ROOT
+
+    out = tmp_path / "bench.md"
+    r = subprocess.run(["bash", "scripts/gpu_check.sh", "--device", "cpu", "--iters", "2",
+                        "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    text = out.read_text()
+    assert "| Faster R-CNN R50 + ALWA_2, 2 images of 1000x600, fp32 | 2 | " in text
+    assert "- mmcv CUDA ops: not run (--device cpu)" in text
+    row = next(l for l in text.splitlines() if "fp32 | 2 |" in l)
+    assert float(row.split("|")[3]) > 0  # a measured s/iter

@@ -147,7 +147,10 @@ def apply_schedule(mm: Config, cfg: DictConfig) -> None:
 def apply_runtime(mm: Config, cfg: DictConfig, work_dir: Path) -> None:
     mm.work_dir = str(work_dir)
     mm.randomness = dict(seed=int(cfg.seed), deterministic=False)
-    mm.default_hooks.logger.interval = 10 if cfg.profile.synthetic else 50
+    # Log every 10 (smoke) or 50 (paper) iterations; a shorter run (a rehearsal) at its end.
+    interval = 10 if cfg.profile.synthetic else 50
+    mm.default_hooks.logger.interval = min(interval, int(cfg.profile.iters)) \
+        if "iters" in cfg.profile else interval
     # Checkpoints every `checkpoint` iterations (smoke) or epochs (paper); null: none.
     every = cfg.profile.checkpoint
     mm.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch="iters" not in cfg.profile,
