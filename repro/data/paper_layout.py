@@ -87,7 +87,9 @@ def write_voc(root: Path, counts: dict | None = None, sizes=VOC_SIZES, seed: int
         d = devkit / f"VOC{year}"
         for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
             (d / sub).mkdir(parents=True, exist_ok=True)
-        ids = [f"{year}_{split}_{i:06d}" if year == "2012" else f"{split[:2]}{i:04d}"
+        # VOC's own id styles: 2012's "2008_000123", 2007's "000123" (test after trainval)
+        first = 1 + (500000 if split == "test" else 0)
+        ids = [f"2008_{first + i:06d}" if year == "2012" else f"{first + i:06d}"
                for i in range(n)]
         for k, name in enumerate(ids):
             size = sizes[k % len(sizes)]
