@@ -97,3 +97,36 @@ def test_the_table_header_says_not_the_papers_scale(tmp_path):
     [md, *_] = write_table(spec, profile="smoke", sweeps_root=root,
                            results_root=tmp_path / "results")
     assert "Not the paper's scale" not in md.read_text()
+
+
+def test_a_rehearsal_runs_the_tables_paper_cells_under_its_own_profile_name(tmp_path):
+    from repro.sweep.expand import expand
+
+    [job] = expand(load_table("6"), profile="paper-rehearsal", table_profile="paper",
+                   sweeps_root=tmp_path, seeds=1, cells=["l1.00__l1"])
+    assert "profile.gpus=2" in job.overrides and "profile.images_per_gpu=4" in job.overrides
+    assert job.run_dir == tmp_path / "paper-rehearsal" / "table6" / "l1.00__l1" / "seed0"
+    cfg, mm = built("6", "l1.00__l1", tmp_path, "rehearse='true'")
+    assert cfg.profile.name == "paper-rehearsal"
+    assert mm.train_dataloader.batch_size == 4  # the paper's images per GPU for Table 6
+    assert mm.model.balancer.interval == 2  # ALWA's C, shortened so its update runs
+    assert mm.train_cfg == {"type": "IterBasedTrainLoop", "max_iters": 3, "val_interval": 4}
+    assert mm.test_dataloader.dataset.indices == 2
+    assert [d.indices for d in mm.train_dataloader.dataset.dataset.datasets] == [12]
+    assert mm.model.backbone.init_cfg == {"type": "Pretrained", "checkpoint": "/w/r50.pth"}
+    assert mm.model.backbone.depth == 50 and mm.model.neck.out_channels == 256  # full width
+    assert mm.auto_scale_lr["base_batch_size"] == 8
+    assert undocumented(cfg, mm) == []
+    _, one = built("6", "l1.00__l1", tmp_path, "rehearse='true'",
+                   "profile.rehearsal.images_per_gpu=1")  # the deviation flag
+    assert one.train_dataloader.batch_size == 1
+
+
+def test_rehearse_needs_the_paper_profile(tmp_path):
+    from repro.errors import ReproError
+    from repro.sweep.preflight import check_job
+
+    cfg, _ = built("1", "w1.00-1.00__voc_sgd_l1", tmp_path, "rehearse='true'", profile="smoke")
+    with pytest.raises(ReproError, match="rehearse=true rehearses the paper profile; add "
+                                         "profile=paper"):
+        check_job(cfg, "cell x")
