@@ -9,7 +9,8 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from repro.cli import fail, hydra_argv, precheck_argv
+from repro.commands.args import fail
+from repro.commands.run import hydra_argv, precheck_argv
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
@@ -20,25 +21,25 @@ def main(cfg: DictConfig) -> dict:
 
 
 def _sibling(name: str, argv: list[str]) -> int:
-    module = importlib.import_module(f"repro.{name}")
+    module = importlib.import_module(f"repro.commands.{name}")
     sys.argv[0] = f"python -m repro.{name}"
     return int(module.main(argv) or 0)
 
 
 if __name__ == "__main__":
-    from repro.help import SIBLINGS
+    from repro.commands.help import SIBLINGS
 
     args = sys.argv[1:]
     if args and args[0] in SIBLINGS:
         sys.exit(_sibling(args[0], args[1:]))
     if {"-h", "--help"}.intersection(args):
-        from repro.help import text
+        from repro.commands.help import text
 
         print(text())
         sys.exit(0)
     try:
         precheck_argv(args)
     except Exception as e:  # noqa: BLE001 - ReproError only, see precheck_argv
-        fail(e)
+        sys.exit(fail(e))
     sys.argv[1:] = hydra_argv(args)
     main()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 
 # The head groups a balancer rule can act on, and the detector entry's key that names
 # each one's (cls, reg) loss keys. The paper's Table 4 balances the anchor head only.

@@ -47,8 +47,8 @@ from hydra import compose, initialize_config_dir  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 
 from repro.balancers import ALWA  # noqa: E402
+from repro.core.paths import CONF_DIR  # noqa: E402
 from repro.job.mmdet_config import build_mmdet_config  # noqa: E402
-from repro.paths import CONF_DIR  # noqa: E402
 
 MODES = {"static": "static", "alwa1_shadow": "alwa1", "alwa2": "alwa2", "alwa1": "alwa1"}
 

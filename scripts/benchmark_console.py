@@ -50,11 +50,11 @@ sys.path.insert(0, str(ROOT))
 
 from hydra import compose, initialize_config_dir  # noqa: E402
 
-from repro import records  # noqa: E402
+from repro.core import records  # noqa: E402
+from repro.core.paths import CONF_DIR  # noqa: E402
 from repro.job.job_log import JobLog  # noqa: E402
 from repro.job.run_cell import run_cell  # noqa: E402
 from repro.job.tracking import TrackerHook  # noqa: E402
-from repro.paths import CONF_DIR  # noqa: E402
 from repro.sweep.expand import expand  # noqa: E402
 from repro.sweep.progress import Progress  # noqa: E402
 from repro.table.spec import load_table  # noqa: E402

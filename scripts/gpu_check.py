@@ -36,7 +36,7 @@ CELL = ("2", "faster_r50_alwa2__l1")  # ALWA Table 2: Faster R-CNN R50 + ALWA_2,
 
 
 def _fixtures(root: Path) -> tuple[Path, Path]:
-    from repro.data.checkpoint_files import write_checkpoint
+    from repro.mmdet.checkpoint_files import write_checkpoint
     from repro.data.paper_layout import write_voc
 
     # 40 training images: 200 iterations of 2 images are 10 passes (mmengine's loop).
@@ -48,7 +48,7 @@ def _fixtures(root: Path) -> tuple[Path, Path]:
 def _cell_config(data: Path, weights: Path, iters: int, run_dir: Path):
     from hydra import compose, initialize_config_dir
 
-    from repro.paths import CONF_DIR
+    from repro.core.paths import CONF_DIR
     from repro.table.spec import load_table
 
     table, cell = CELL

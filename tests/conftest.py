@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from repro import records
+from repro.core import records
 from slurm_cluster import slurm  # noqa: F401 - session fixture: a real one-node SLURM
 
 ROOT = Path(__file__).resolve().parents[1]

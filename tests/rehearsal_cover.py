@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from repro.paths import CONF_DIR
+from repro.core.paths import CONF_DIR
 from repro.table.spec import available_tables, load_table
 
 GROUPS = ("detector", "balancer", "cls_loss", "reg_loss", "dataset")

@@ -58,7 +58,7 @@ def test_unknown_group_entry_lists_what_exists(repro):
 @pytest.fixture
 def bad_table():
     """A table file with mistakes a table author can make (removed afterwards)."""
-    from repro.paths import CONF_DIR
+    from repro.core.paths import CONF_DIR
 
     path = CONF_DIR / "table" / "zz_bad_input_test.yaml"
 

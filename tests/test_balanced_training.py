@@ -6,8 +6,8 @@ import math
 import pytest
 from hydra import compose, initialize_config_dir
 
+from repro.core.paths import CONF_DIR
 from repro.job.run_cell import run_cell
-from repro.paths import CONF_DIR
 
 pytestmark = pytest.mark.training
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
+from repro.core.paths import CONF_DIR
 from repro.job.mmdet_config import build_mmdet_config
-from repro.paths import CONF_DIR
 
 PAPER = ("profile=paper", "profile.pretrained.resnet50=/weights/r50.pth", "profile.data_root=/d")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.help import SIBLINGS
+from repro.commands.help import SIBLINGS
 from repro.table.spec import available_tables, load_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,11 +8,11 @@ import sys
 import pytest
 from hydra import compose, initialize_config_dir
 
-from repro import records
-from repro.enter import enter
-from repro.errors import ReproError
+from repro.commands.enter import enter
+from repro.core import records
+from repro.core.errors import ReproError
+from repro.core.paths import CONF_DIR, PROJECT_ROOT
 from repro.job.mmdet_config import build_mmdet_config
-from repro.paths import CONF_DIR, PROJECT_ROOT
 from repro.report.collect import read_record
 from repro.table.spec import load_table
 

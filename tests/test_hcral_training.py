@@ -8,8 +8,8 @@ import math
 import pytest
 from hydra import compose, initialize_config_dir
 
+from repro.core.paths import CONF_DIR
 from repro.job.run_cell import run_cell
-from repro.paths import CONF_DIR
 from repro.table.spec import load_table
 
 pytestmark = pytest.mark.training

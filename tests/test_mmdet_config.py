@@ -3,8 +3,8 @@ the paper profile, and the same meaning (losses, weights, optimizer) under smoke
 import pytest
 from hydra import compose, initialize_config_dir
 
+from repro.core.paths import CONF_DIR
 from repro.job.mmdet_config import build_mmdet_config
-from repro.paths import CONF_DIR
 from repro.table.spec import load_table
 
 TABLE = load_table("1")

@@ -167,7 +167,7 @@ def test_reference_cells_run_noise_seeds(t1, tmp_path):
 
 
 def test_noise_seeds_must_be_a_count(t1, tmp_path):
-    from repro.errors import ReproError
+    from repro.core.errors import ReproError
 
     with pytest.raises(ReproError, match="noise_seeds=0: give a count >= 1"):
         cell_seeds(t1, seeds=1, noise_seeds=0)
@@ -203,7 +203,7 @@ def test_each_comparison_is_judged_by_its_own_references_noise(tmp_path):
     for cell, vs in vals.items():
         for seed, v in enumerate(vs):
             d = root / "smoke" / "table3" / cell / f"seed{seed}"
-            from repro import records
+            from repro.core import records
             records.write_json(d / records.STATUS, {"state": "done"})
             records.write_json(d / records.METRICS, {"metric": "mAP", "value": v})
     cells = cell_table(t3, collect(t3, profile="smoke", sweeps_root=root)).set_index(["row", "column"])

@@ -9,9 +9,9 @@ from hydra import compose, initialize_config_dir
 
 from conftest import write_record
 from config_deltas import undocumented
-from repro import records
+from repro.core import records
 from repro.job.mmdet_config import build_mmdet_config
-from repro.paths import CONF_DIR
+from repro.core.paths import CONF_DIR
 from repro.report.table import write_table
 from repro.table.paper_scale import SCALE_RECORD, PaperScale, departures, paper_scale
 from repro.table.spec import load_table
@@ -123,7 +123,7 @@ def test_a_rehearsal_runs_the_tables_paper_cells_under_its_own_profile_name(tmp_
 
 
 def test_rehearse_needs_the_paper_profile(tmp_path):
-    from repro.errors import ReproError
+    from repro.core.errors import ReproError
     from repro.sweep.preflight import check_job
 
     cfg, _ = built("1", "w1.00-1.00__voc_sgd_l1", tmp_path, "rehearse='true'", profile="smoke")

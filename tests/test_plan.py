@@ -6,9 +6,9 @@ import sys
 
 import yaml
 
-from repro import plan as plan_mod
-from repro import records
-from repro.paths import CONF_DIR, PROJECT_ROOT
+from repro.commands import plan as plan_mod
+from repro.core import records
+from repro.core.paths import CONF_DIR, PROJECT_ROOT
 
 COST = yaml.safe_load((CONF_DIR / "cost.yaml").read_text())
 
@@ -104,7 +104,7 @@ def test_bad_arguments_name_the_fix(capsys):
 
 
 def test_every_table_plans_without_torch_or_mmdet():
-    code = ("import sys; from repro import plan; "
+    code = ("import sys; from repro.commands import plan; "
             "[plan.main(['table=' + t, 'profile=' + p]) for t in ('all',) for p in ('smoke', 'paper')]; "
             "bad = [m for m in ('torch', 'mmdet', 'mmengine', 'hydra', 'pandas') if m in sys.modules]; "
             "sys.exit(f'imported {bad}' if bad else 0)")

@@ -15,7 +15,7 @@ from mmengine.config import Config
 
 from conftest import run_repro
 from rehearsal_cover import cover
-from repro.data.checkpoint_files import write_checkpoints
+from repro.mmdet.checkpoint_files import write_checkpoints
 from repro.data.paper_layout import write_paper_layout
 
 pytestmark = pytest.mark.rehearse

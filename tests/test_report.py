@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from repro import records
+from repro.core import records
 from repro.report.collect import collect
 from repro.report.table import cell_table, summarize, write_table
 from repro.table.spec import load_table
@@ -152,7 +152,7 @@ def test_corrupt_and_partial_records_are_listed_with_a_count(tmp_path, table1):
 
 
 def test_a_run_awaiting_the_evaluation_server_is_shown_as_such(tmp_path):
-    from repro import records
+    from repro.core import records
     from repro.report.collect import read_record
     from repro.report.table import _summary
 

@@ -2,7 +2,7 @@
 import pytest
 
 from claim_helpers import cells, grid, verdict
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 from repro.report.claims import evaluate, load_claims, parse_claims
 from repro.report.evidence import reproduced_source
 from repro.table.spec import TableSpec, load_table

@@ -3,7 +3,7 @@ outcomes (Table 4) and ablation rows (Table 6): each kind holds, fails, or lacks
 import pytest
 
 from claim_helpers import cells, grid, verdict
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 from repro.report.claims import evaluate, load_claims, parse_claims
 from repro.table.spec import TableSpec, load_table
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from repro import records
-from repro.status import main as status_main
+from repro.commands.status import main as status_main
+from repro.core import records
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,12 +105,12 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, module, args, needle):
 
 NO_TORCH = """
 import sys
+from repro.commands.status import main as status
+from repro.commands.report import main as report
 import repro.report.build, repro.report.claim_kinds, repro.report.claims, repro.report.collect
 import repro.report.curves, repro.report.evidence, repro.report.figures, repro.report.latex
 import repro.report.selectors, repro.report.table, repro.report.markdown
 import repro.report.table_figures
-from repro.report.__main__ import main as report
-from repro.status import main as status
 root = sys.argv[1]
 assert report(["table=all", f"sweeps_root={root}", f"results_root={root}/results"]) == 0
 assert status(["table=1", f"sweeps_root={root}"]) == 0

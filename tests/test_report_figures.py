@@ -71,7 +71,7 @@ def _table4_like():
 
 
 def _record_in(root, spec, cell, seed, state, value=None, reason=None):
-    from repro import records
+    from repro.core import records
 
     d = root / "smoke" / spec.id / cell / f"seed{seed}"
     records.write_json(d / "status.json", {"state": state, "reason": reason, "seconds": 1.0})
@@ -173,7 +173,7 @@ def test_lines_over_an_ablated_parameter(tmp_path, monkeypatch):
 def test_bad_figure_entries_are_refused_by_name(tmp_path, entry, needle):
     import dataclasses
 
-    from repro.errors import ReproError
+    from repro.core.errors import ReproError
 
     spec = dataclasses.replace(_table4_like(), figures=(entry,))
     with pytest.raises(ReproError, match="b.yaml, figure 1") as e:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from latex_check import compile_if_available
-from repro import records
+from repro.core import records
 from repro.report.collect import collect
 from repro.report.markdown import render_console
 from repro.report.table import cell_table, write_table

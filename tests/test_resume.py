@@ -21,8 +21,8 @@ DTP = ["balancer=dtp", "balancer.momentum=0.5"]
 JOB = """
 import sys
 from hydra import compose, initialize_config_dir
+from repro.core.paths import CONF_DIR
 from repro.job.run_cell import run_cell
-from repro.paths import CONF_DIR
 with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
     cfg = compose("config", overrides=sys.argv[1:])
 print(run_cell(cfg)["state"])

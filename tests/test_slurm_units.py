@@ -7,10 +7,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from repro import records
+from repro.core import records
+from repro.core.paths import CONF_DIR
 from repro.launch import claims, distributed
-from repro.launch.slurm import Resources
-from repro.paths import CONF_DIR
+from repro.launch.launcher import Resources
 from repro.sweep.compose_cache import CachedCompose, is_group_override
 from repro.sweep.expand import expand, pending
 from repro.table.spec import load_table

@@ -1,7 +1,7 @@
 """Table 1 as data: every cell of the paper, each value as printed, nothing twice."""
 import pytest
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 from repro.table.spec import TableError, TableSpec, available_tables, load_table
 
 

@@ -6,9 +6,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from config_deltas import undocumented
+from repro.core.outcomes import NAMED_OUTCOMES
+from repro.core.paths import CONF_DIR
 from repro.job.mmdet_config import build_mmdet_config
-from repro.paths import CONF_DIR
-from repro.table.spec import NAMED_OUTCOMES, available_tables, load_table
+from repro.table.spec import available_tables, load_table
 
 PAPER = ("profile=paper", "profile.data_root=/d", "profile.pretrained.resnet50=/w/r50.pth",
          "profile.pretrained.resnet101=/w/r101.pth")

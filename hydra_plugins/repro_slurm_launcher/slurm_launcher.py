@@ -16,8 +16,9 @@ from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
 from omegaconf import OmegaConf
 
-from repro.errors import ReproError
-from repro.launch.slurm import Resources, Submitted, dry_run, require_sbatch
+from repro.core.errors import ReproError
+from repro.launch.launcher import Launched, Launcher, Resources
+from repro.launch.slurm import dry_run, require_sbatch
 from repro.sweep.console import say
 
 log = logging.getLogger("repro.launch")
@@ -30,7 +31,7 @@ class SlurmArrayLauncher(SlurmLauncher):
         self.wait = bool(wait)
         self.mem_gb_per_task = mem_gb_per_task
 
-    # --- what the sweep asks of a launcher (repro/sweep/run.py) ------------------------
+    # --- what the sweep asks of a launcher (SlurmArrays, below) -----------------------
 
     def check(self, shapes: Sequence[tuple[Resources, int]]) -> None:
         """Ask SLURM whether it would accept each (resources, array size), queueing nothing."""
@@ -42,10 +43,15 @@ class SlurmArrayLauncher(SlurmLauncher):
                 raise ReproError(f"hydra/launcher=slurm: {e}") from None
             dry_run(executor, resources, count)
 
-    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int,
-               resources: Resources | None = None) -> list:
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list:
+        """Hydra's own call (a plain multirun): every job of the composed config's shape."""
+        assert self.config is not None
+        return self.submit(job_overrides, initial_job_idx, Resources.of(self.config))
+
+    def submit(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int,
+               resources: Resources) -> list[Launched]:
+        """One job array of `resources`-sized jobs; waits for them only with wait: true."""
         assert self.config is not None and len(job_overrides) > 0
-        resources = resources or Resources.of(self.config)
         executor = self._executor(resources)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         state = Singleton.get_state()
@@ -59,8 +65,8 @@ class SlurmArrayLauncher(SlurmLauncher):
             f"{first} ({resources.tasks} task(s), {resources.gpus} GPU(s) each; at most "
             f"{self.params['array_parallelism']} at a time)")
         if self.wait:
-            return [j.results()[0] for j in jobs]
-        return [Submitted(j.job_id) for j in jobs]
+            return [Launched(returned=j.results()[0]) for j in jobs]
+        return [Launched(slurm_job_id=j.job_id) for j in jobs]
 
     # --- parameters -------------------------------------------------------------------
 
@@ -81,3 +87,25 @@ class SlurmArrayLauncher(SlurmLauncher):
         base = set(OmegaConf.structured(BaseQueueConf).keys())
         executor.update_parameters(**{k if k in base else f"slurm_{k}": v for k, v in p.items()})
         return executor
+
+
+class SlurmArrays(Launcher):
+    """The sweep's launcher protocol (repro/launch/launcher.py) on SLURM job arrays."""
+
+    name = "slurm"
+
+    def __init__(self, hydra_launcher: SlurmArrayLauncher) -> None:
+        self._hydra = hydra_launcher
+        self.waits = hydra_launcher.wait
+        self._next = 0  # Hydra numbers a sweep's jobs across its batches
+
+    def shape(self, cfg) -> Resources:
+        return Resources.of(cfg)
+
+    def check(self, shapes: Sequence[tuple[Resources, int]]) -> None:
+        self._hydra.check(shapes)
+
+    def launch(self, batch: Sequence[Sequence[str]], resources: Resources) -> list[Launched]:
+        out = self._hydra.submit(batch, self._next, resources)
+        self._next += len(batch)
+        return out

@@ -44,12 +44,23 @@ class TableSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: List[str]) -> Any:
-        from repro.cli import exit_on_user_error
+        from repro.commands.run import exit_on_user_error
         from repro.sweep.run import run_sweep
 
         return exit_on_user_error(run_sweep)(
-            self.config, arguments, launch=self.launcher.launch,
+            self.config, arguments, launcher=self._launcher(),
             compose=self._compose, max_batch_size=self.max_batch_size)
+
+    def _launcher(self):
+        """Hydra's configured launcher behind the sweep's protocol (repro/launch/launcher.py):
+        SLURM job arrays for hydra/launcher=slurm, else workers on this machine."""
+        from hydra_plugins.repro_slurm_launcher.slurm_launcher import (SlurmArrayLauncher,
+                                                                       SlurmArrays)
+        from repro.launch.local import LocalWorkers
+
+        if isinstance(self.launcher, SlurmArrayLauncher):
+            return SlurmArrays(self.launcher)
+        return LocalWorkers(self.launcher)
 
     def _compose(self, overrides: List[str]) -> DictConfig:
         cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)

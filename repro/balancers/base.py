@@ -9,11 +9,13 @@ from numbers import Real
 
 import torch
 
+from repro.core.outcomes import OVERFLOW
+
 
 class BalancerOverflow(FloatingPointError):
     """A balancer's weight computation produced inf/nan (the papers' "overflow" outcome)."""
 
-    kind = "overflow"
+    kind = OVERFLOW
 
 
 class Balancer:

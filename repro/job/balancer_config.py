@@ -9,8 +9,8 @@ from __future__ import annotations
 from mmengine.config import Config
 from omegaconf import DictConfig, OmegaConf
 
-from repro.errors import ReproError
 from repro.balancer_options import EPOCH, check_balancer_options, groups_of
+from repro.core.errors import ReproError
 from repro.job.config_paths import model_part as _head
 
 # Balancer config keys that are settings of the glue, not parameters of the rule.

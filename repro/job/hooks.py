@@ -12,11 +12,7 @@ import math
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-
-class Diverged(RuntimeError):
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(f"{kind}: {detail}")
-        self.kind = kind
+from repro.core.outcomes import NAN, Diverged
 
 
 def _any_rank(flag: bool) -> bool:
@@ -62,7 +58,7 @@ class RunRecordHook(Hook):
         bad = total is not None and not math.isfinite(total)
         if _any_rank(bad):  # every rank stops together, as `nan`, whichever saw it first
             self.flush()
-            raise Diverged("nan", f"total loss {total if bad else 'non-finite on another rank'}"
+            raise Diverged(NAN, f"total loss {total if bad else 'non-finite on another rank'}"
                                   f" at iteration {row['iter']}")
 
     def before_save_checkpoint(self, runner, checkpoint) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from mmengine.config import Config
 from omegaconf import DictConfig, OmegaConf
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 from repro.job.config_paths import model_part, walk
 
 # Classification losses that need the IoU of each positive's decoded box, and the heads

@@ -19,13 +19,13 @@ from pathlib import Path
 from mmengine.config import Config
 from omegaconf import DictConfig, OmegaConf
 
+from repro.core.paths import project_path
 from repro.data.synthetic import SPECS, ensure_dataset
 from repro.job.balancer_config import apply_balancer
 from repro.job.config_paths import model_part as _head
 from repro.job.loss_config import apply_hcral
 from repro.job.profile_scale import apply_profile_scale, images_per_gpu
 from repro.job.tracking import tracker_hook
-from repro.paths import project_path
 
 
 def _dataset_root_and_classes(cfg: DictConfig) -> tuple[Path, tuple[str, ...] | None]:

@@ -11,8 +11,8 @@ import os
 from mmengine.config import Config
 from omegaconf import DictConfig
 
+from repro.core.paths import project_path
 from repro.job.config_paths import walk as _walk
-from repro.paths import project_path
 
 def apply_profile_scale(mm: Config, cfg: DictConfig) -> None:
     p = cfg.profile

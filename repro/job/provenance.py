@@ -8,7 +8,7 @@ import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
 
-from repro.paths import PROJECT_ROOT
+from repro.core.paths import PROJECT_ROOT
 
 PACKAGES = ("torch", "mmcv", "mmdet", "mmengine", "hydra-core", "omegaconf", "numpy",
             "submitit", "pycocotools")

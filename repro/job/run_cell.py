@@ -22,13 +22,14 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from repro import records
-from repro.errors import ReproError
+from repro.core import records
+from repro.core.outcomes import SKIPPED, failure_class
+from repro.core.paths import run_dir
+from repro.core.tracker_options import EVENTS_GLOB
+from repro.job.headline import headline
 from repro.job.job_log import job_log
 from repro.job.provenance import now, provenance, where
 from repro.launch import claims
-from repro.paths import run_dir
-from repro.tracker_options import EVENTS_GLOB
 
 log = logging.getLogger("repro.job")
 
@@ -44,17 +45,6 @@ def _job_overrides() -> list[str]:
         return list(HydraConfig.get().overrides.task)
     except (ImportError, ValueError):
         return []
-
-
-def failure_class(error: BaseException) -> str:
-    # Diverged (a NaN loss) and BalancerOverflow (DWA's exp) say which outcome they are.
-    if getattr(error, "kind", None) in ("nan", "overflow"):
-        return error.kind
-    if isinstance(error, ReproError):
-        return "config"
-    if "out of memory" in str(error).lower() or isinstance(error, MemoryError):
-        return "oom"
-    return "error"
 
 
 def run_cell(cfg: DictConfig) -> dict:
@@ -133,7 +123,7 @@ def _begin(cfg: DictConfig, rd: Path, launch_id: str) -> dict:
     if not ok:  # another launch's live job trains it, or it is done already
         why = f"claimed by {claims.describe(holder)}" if holder else "done already"
         log.warning("cell %s seed %s not run: %s", cfg.cell, cfg.seed, why)
-        return {**identity, "state": "skipped", "reason": why}
+        return {**identity, "state": SKIPPED, "reason": why}
     # An interrupted run (its record still says running: killed, preempted, requeued)
     # resumes from its last checkpoint; a failed, forced or new one starts afresh.
     previous = records.read_status(rd) or {}
@@ -190,16 +180,3 @@ def train_and_test(cfg: DictConfig, rd: Path, resume_from: int | None = None, ta
     return {"metric": cfg.dataset.metric, "value": value, "scale": "0-100",
             "iterations": iters, **note,
             "all": {k: float(v) for k, v in results.items() if isinstance(v, (int, float))}}
-
-
-def headline(results: dict, key: str) -> tuple[float | None, dict]:
-    """The table's number from the evaluator's results: 100 x results[key], rounded as
-    the record keeps it (None: the evaluator scored something else), and a note."""
-    if key not in results and not any(k.startswith(key.split("/")[0] + "/") for k in results):
-        # MMDetection's CocoMetric returns nothing when no box scored above the test
-        # threshold ("The testing results of the whole dataset is empty"): that is AP 0,
-        # a result (an untrained smoke detector), not a failure of the run.
-        return 0.0, {"note": "no detections above the test score threshold"}
-    if key not in results:
-        return None, {}
-    return round(100.0 * float(results[key]), 4), {}

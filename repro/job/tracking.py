@@ -31,7 +31,8 @@ from mmengine.visualization.vis_backend import force_init_env
 from omegaconf import DictConfig, OmegaConf
 
 from repro.balancer_options import groups_of
-from repro.tracker_options import MLFLOW_DIR, check_trackers
+from repro.core.tracker_options import MLFLOW_DIR, check_trackers
+from repro.job.headline import headline
 
 GROUP_PREFIX = {"anchor": "balancer_", "roi": "balancer_roi_"}
 
@@ -192,8 +193,6 @@ class TrackerHook(Hook):
     def after_test_epoch(self, runner, metrics=None) -> None:
         if not self.backends:
             return
-        from repro.job.run_cell import headline
-
         results = dict(metrics or {})
         row = {f"test/{k}": float(v) for k, v in results.items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}

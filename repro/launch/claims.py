@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from repro import records
+from repro.core import records
 
 CLAIM, LOCK = "claim.json", ".claim.lock"
 # squeue states in which a job may still run (or run again): its claim is live.

@@ -9,8 +9,10 @@ runs Hydra's job (repro/job/run_cell.py) from the pickled launcher, and its
 `checkpoint()` makes submitit requeue a preempted or timed-out job, which resumes the
 cell in place from its last checkpoint. What this subclass adds:
 
-- **per-batch resources**: the sweep groups cells by the task and GPU count their own
-  profile asks for (`resources`), so one launch can hold 4-GPU and 2-GPU cells;
+- **the sweep's launcher protocol** (repro/launch/launcher.py, `SlurmArrays`): each
+  cell's shape is the task and GPU count its own profile asks for (`Resources.of`), and
+  the sweep sends each shape as its own batch, so one launch can hold 4-GPU and 2-GPU
+  cells;
 - **no waiting** (`wait: false`, the default): it returns once the arrays are queued,
   with their job ids; the run records say how the jobs fare (python -m repro.status);
 - **a dry run first** (`check`): `sbatch --test-only` for each batch shape, so an
@@ -23,27 +25,9 @@ import os
 import shutil
 import signal
 import subprocess
-from dataclasses import dataclass
 
-from repro.errors import ReproError
-
-
-@dataclass(frozen=True)
-class Resources:
-    """What one job of a cell asks SLURM for: tasks (processes) and GPUs on its node."""
-    tasks: int
-    gpus: int
-
-    @classmethod
-    def of(cls, cfg) -> "Resources":
-        gpus = int(cfg.profile.get("gpus") or 0)
-        return cls(tasks=max(gpus, 1), gpus=gpus if cfg.profile.get("device") == "cuda" else 0)
-
-
-@dataclass(frozen=True)
-class Submitted:
-    """A queued job: what `launch` returns when it does not wait."""
-    slurm_job_id: str
+from repro.core.errors import ReproError
+from repro.launch.launcher import Resources
 
 
 def dry_run(executor, resources: Resources, count: int) -> None:

@@ -28,6 +28,7 @@ from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
 from torch import Tensor
 
+from repro.core.outcomes import NAN, Diverged
 from repro.mmdet.losses import DRLoss, HCRACLoss, HCRARLoss
 
 
@@ -227,9 +228,7 @@ class HCRALVFNetHead(VFNetHead):
         # deformable-conv backward (the star-shaped conv of this head) segfaults on
         # non-finite inputs, which would take the whole worker down with it.
         if not all(bool(torch.isfinite(t).all()) for t in (*cls_scores, *bbox_preds)):
-            from repro.job.hooks import Diverged
-
-            raise Diverged("nan", "non-finite predictions of the VFNet head")
+            raise Diverged(NAN, "non-finite predictions of the VFNet head")
         self._scores = torch.cat([s.detach().permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels)
                                   for s in cls_scores]).sigmoid()
         self._rf_ious = None

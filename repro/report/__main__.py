@@ -1,48 +1,8 @@
-"""python -m repro.report [table=1|all] [profile=smoke] [sweeps_root=sweeps] [results_root=results] [show=false]
-
-Regenerates, from the run records only, each table's results/<profile>/<table>.md, .csv,
-.tex and <table>_claims.csv, and its figures under results/<profile>/figures/, and
-prints the paths written; show=true also prints each table (its note, legend and
-cells) as text. Runs during a sweep, after it, or on copied-back folders.
-"""
-from __future__ import annotations
-
+"""`python -m repro.report`: the report command, repro/commands/report.py (its --help says
+what it takes). Only an entry point: the command's code lives in repro/commands/."""
 import sys
 
-from repro.errors import ReproError
-from repro.report import args as cli
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if cli.wants_help(argv, __doc__):
-        return 0
-    try:
-        a = cli.parse(argv, "python -m repro.report", cli.DEFAULTS)
-        specs = cli.tables(a["table"])
-        show = cli.flag(a["show"], "show")
-        cli.profile_dir(a["sweeps_root"], a["profile"])
-        from repro.report.build import build_report
-
-        for spec in specs:
-            for path in build_report(spec, profile=a["profile"], sweeps_root=a["sweeps_root"],
-                                     results_root=a["results_root"]):
-                print(path)
-            if show:
-                print(_console(spec, a["profile"], a["sweeps_root"]))
-    except ReproError as e:
-        return cli.fail(e)
-    return 0
-
-
-def _console(spec, profile: str, sweeps_root: str) -> str:
-    from repro.report.collect import collect
-    from repro.report.markdown import render_console
-    from repro.report.table import cell_table
-
-    frame = collect(spec, profile=profile, sweeps_root=sweeps_root)
-    return render_console(spec, cell_table(spec, frame), profile, frame)
-
-
 if __name__ == "__main__":
+    from repro.commands.report import main
+
     sys.exit(main())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro.paths import project_path
+from repro.core.paths import project_path
 from repro.report.collect import collect
 from repro.report.table import cell_table, write_table
 from repro.table.spec import TableSpec

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 from repro.report.evidence import Estimate, Source, mean_of, quadrature
 from repro.report.selectors import (Pair, baseline_rows, pair_name, reference_pairs,
                                     select_columns, select_rows)

@@ -32,8 +32,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from repro.errors import ReproError
-from repro.paths import CONF_DIR
+from repro.core.errors import ReproError
+from repro.core.paths import CONF_DIR
 from repro.report.claim_kinds import HOLDS, KINDS
 from repro.report.evidence import Source, paper_source, reproduced_source
 from repro.table.spec import TableSpec

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from repro import records
-from repro.paths import project_path
+from repro.core import records
+from repro.core.paths import project_path
 from repro.table.spec import TableSpec
 
 COLUMNS = ["profile", "table", "row", "column", "seed", "state", "reason", "metric",

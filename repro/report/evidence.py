@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from repro.core.outcomes import NAMED_OUTCOMES
 from repro.report.noise import critical
-from repro.table.spec import NAMED_OUTCOMES, TableSpec
+from repro.table.spec import TableSpec
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ claim's `baseline:` row selector replaces it with the chosen row(s), column by c
 """
 from __future__ import annotations
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 from repro.table.spec import Column, Row, TableSpec
 
 ROW_KEYS = ("ids", "baseline", "group", "set", "gt", "between")

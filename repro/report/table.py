@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from repro.paths import PROJECT_ROOT, project_path
+from repro.core.outcomes import NAMED_OUTCOMES
+from repro.core.paths import PROJECT_ROOT, project_path
 from repro.report import noise
 from repro.report.claims import evaluate, load_claims, render_claims, write_claims_csv
 from repro.report.collect import collect
@@ -58,7 +59,7 @@ def _summary(states: list, values: list, reasons: list) -> dict:
         if hit:
             reason = [r for r in hit if isinstance(r, str)]
             label = reason[0] if state == "failed" and reason else state
-            if state == "failed" and label not in ("nan", "overflow"):
+            if state == "failed" and label not in NAMED_OUTCOMES:
                 label = f"failed ({label})"
             return {"state": label, "mean": None, "std": None, "n": 0}
     return dict(EMPTY)

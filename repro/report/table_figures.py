@@ -25,12 +25,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
+from repro.core.outcomes import NAMED_OUTCOMES
 from repro.report.figures import plt, save_figure
 from repro.report.noise import critical
-from repro.report.table import MARK, significance_mark
 from repro.report.selectors import select_columns, select_rows
-from repro.table.spec import NAMED_OUTCOMES, Column, Row, TableSpec
+from repro.report.table import MARK, significance_mark
+from repro.table.spec import Column, Row, TableSpec
 
 KINDS = {"bars": ("x", "value"), "lines": ("x", "xlabel", "xscale")}
 COMMON = ("kind", "rows", "columns", "name", "title", "ylabel")

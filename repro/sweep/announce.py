@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from repro import records
+from repro.core import records
 from repro.sweep.console import shown_path
 from repro.sweep.expand import Job
 from repro.table.spec import TableSpec

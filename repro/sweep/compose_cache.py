@@ -18,7 +18,7 @@ from typing import Callable
 
 from omegaconf import DictConfig, open_dict
 
-from repro.paths import CONF_DIR
+from repro.core.paths import CONF_DIR
 
 
 def is_group_override(override: str) -> bool:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from repro import records
-from repro.errors import ReproError
-from repro.paths import run_dir
+from repro.core import records
+from repro.core.errors import ReproError
+from repro.core.paths import run_dir
 from repro.table.spec import Cell, TableSpec
 
 

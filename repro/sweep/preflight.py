@@ -9,9 +9,9 @@ import math
 
 from omegaconf import DictConfig, OmegaConf
 
-from repro.errors import ReproError
 from repro.balancer_options import check_balancer_options
-from repro.paths import project_path
+from repro.core.errors import ReproError
+from repro.core.paths import project_path
 
 # What a dataset folder must hold, per dataset family, for the paper profile.
 REQUIRED = {

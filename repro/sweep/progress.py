@@ -21,7 +21,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from repro import records
+from repro.core import records
+from repro.core.outcomes import LOST, SKIPPED
 from repro.job.job_log import LOG
 from repro.sweep.console import Console, say, shown_path
 from repro.sweep.expand import Job
@@ -106,11 +107,11 @@ class Progress:
             try:
                 value = getattr(result, "return_value", None)
             except Exception as e:  # noqa: BLE001 - Hydra re-raises a job's own exception
-                value = {"state": "lost", "reason": f"{type(e).__name__}: {e}"}
-            self.report(job, value if isinstance(value, dict) else {"state": "lost"})
+                value = {"state": LOST, "reason": f"{type(e).__name__}: {e}"}
+            self.report(job, value if isinstance(value, dict) else {"state": LOST})
         for job in self.jobs:
             if job.run_dir not in self.reported:
-                self.report(job, {"state": "lost"})
+                self.report(job, {"state": LOST})
 
     # --- the lines ----------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ class Progress:
                 return
             self.reported.add(job.run_dir)
             state = status.get("state")
-            kind = state if state in (records.DONE, records.FAILED, "skipped") else "lost"
+            kind = state if state in (records.DONE, records.FAILED, SKIPPED) else LOST
             self.counts[kind] += 1
             if kind == records.FAILED:
                 self.reasons[status.get("reason", "unknown")] += 1
@@ -153,14 +154,14 @@ class Progress:
             message = f": {message[:90]}{'...' if len(message) > 90 else ''}" if message else ""
             return (f"FAILED ({reason}{message}){took}, see "
                     f"{shown_path(job.run_dir / ERROR_LOG)}")
-        if state == "skipped":
+        if state == SKIPPED:
             return f"skipped ({status.get('reason', 'not run')})"
         return (f"no record ({status.get('reason') or 'the job ended without writing one'}), "
                 f"see {shown_path(job.run_dir / LOG)}")
 
     def tally(self) -> str:
         parts = [f"{self.counts[records.DONE]} done", f"{self.counts[records.FAILED]} failed"]
-        parts += [f"{self.counts[k]} {k}" for k in ("skipped", "lost") if self.counts[k]]
+        parts += [f"{self.counts[k]} {k}" for k in (SKIPPED, LOST) if self.counts[k]]
         return ", ".join(parts)
 
     def closing(self) -> list[str]:

@@ -1,10 +1,9 @@
-"""One sweep of a table: expand, check every pending cell, claim, launch, report.
+"""One sweep of a table, in the steps `run_sweep` reads as: expand, check, claim, submit,
+report.
 
-Called by the Hydra `table` sweeper with callables for composing a job's config and
-launching a batch, so this module does not depend on Hydra's internals. A launcher may
-offer more (the SLURM one does, repro/launch/slurm.py): `check(shapes)` to refuse a
-submission before anything is written, `launch(..., resources=)` to size each batch's
-jobs, and results that say which SLURM job will run each cell.
+Called by the Hydra `table` sweeper with a launcher (the protocol of
+repro/launch/launcher.py: local workers, or SLURM job arrays) and a callable composing a
+job's config, so this module does not depend on Hydra's internals.
 
 The console: what the sweep will run (repro/sweep/announce.py), one line per finished
 job read from the run records (repro/sweep/progress.py), then the counts and the
@@ -12,26 +11,38 @@ written report's paths (repro/sweep/console.py).
 """
 from __future__ import annotations
 
-import inspect
 import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from omegaconf import DictConfig, OmegaConf
 
-from repro import records
-from repro.cli import explain_compose_error
-from repro.errors import ReproError
+from repro.core import records
+from repro.core.errors import ReproError
+from repro.core.tracker_options import EVENTS_GLOB, check_trackers
 from repro.launch import claims
-from repro.launch.slurm import Resources
+from repro.launch.launcher import Launched, Launcher, Resources
 from repro.sweep import announce
+from repro.sweep.choices import explain_compose_error
 from repro.sweep.compose_cache import CachedCompose
 from repro.sweep.console import quiet_launchers, say, shown_path, wants_bar
 from repro.sweep.expand import Job, expand, pending
 from repro.sweep.preflight import check_job
 from repro.sweep.progress import Progress
-from repro.table.spec import load_table
-from repro.tracker_options import EVENTS_GLOB, check_trackers
+from repro.table.spec import TableSpec, load_table
+
+
+def run_sweep(config: DictConfig, arguments: Sequence[str], *, launcher: Launcher,
+              compose: Callable[[list[str]], DictConfig], max_batch_size: int | None
+              ) -> list[Launched]:
+    sweep = Sweep.of(config)
+    todo = expand_jobs(sweep, arguments)
+    batches = check_jobs(sweep, todo, compose, launcher, max_batch_size)
+    mine = claim_jobs(sweep, todo, launcher)
+    submitted = submit(sweep, launcher, batches, mine)
+    report(sweep, todo, submitted)
+    return [launched for _, launched in submitted.returned]
 
 
 def _plain(value):
@@ -45,105 +56,164 @@ def _cells_arg(value) -> list[str] | None:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-def run_sweep(config: DictConfig, arguments: Sequence[str], *, launch: Callable,
-              compose: Callable[[list[str]], DictConfig], max_batch_size: int | None) -> list:
-    if config.get("table") is None:
-        raise ReproError("no table selected: python -m repro table=1 -m")
-    spec = load_table(OmegaConf.select(config, "hydra.runtime.choices.table") or config.table.id)
-    jobs = expand(spec, profile=config.profile.name, sweeps_root=config.sweeps_root,
-                  # a rehearsal (conf/rehearse/true.yaml) takes the paper's table settings
-                  table_profile=config.profile.get("tables_as"),
-                  seeds=_plain(config.seeds), cells=_cells_arg(config.get("cells")),
-                  user_overrides=arguments, noise_seeds=_plain(config.get("noise_seeds", 1)))
-    if config.get("report", True):  # the table's claims and figures, checked before any run
-        from repro.report.claims import load_claims
-        from repro.report.table_figures import check_figures
+@dataclass
+class Sweep:
+    """One launch of a table: its spec, the sweep's options, and this launch's id."""
+    spec: TableSpec
+    config: DictConfig
+    retry_failed: bool
+    force: bool
+    verbose: bool
+    trackers: list
+    reports: bool  # write the table when the jobs are done (report=true, the default)
+    launch_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
-        load_claims(spec)
-        check_figures(spec)
-    retry_failed, force = bool(config.get("retry_failed")), bool(config.get("force"))
-    verbose = bool(config.get("verbose"))
-    quiet_launchers(verbose)  # Hydra's per-job launch lines only with verbose=true
-    trackers = check_trackers(_plain(config.get("trackers")))
-    todo = pending(jobs, retry_failed=retry_failed, force=force)
+    @classmethod
+    def of(cls, config: DictConfig) -> "Sweep":
+        """The table and the options, checked: its claims and figures too, before any run."""
+        if config.get("table") is None:
+            raise ReproError("no table selected: python -m repro table=1 -m")
+        spec = load_table(OmegaConf.select(config, "hydra.runtime.choices.table")
+                          or config.table.id)
+        reports = bool(config.get("report", True))
+        if reports:
+            from repro.report.claims import load_claims
+            from repro.report.table_figures import check_figures
+
+            load_claims(spec)
+            check_figures(spec)
+        verbose = bool(config.get("verbose"))
+        quiet_launchers(verbose)  # Hydra's per-job launch lines only with verbose=true
+        return cls(spec, config, retry_failed=bool(config.get("retry_failed")),
+                   force=bool(config.get("force")), verbose=verbose,
+                   trackers=check_trackers(_plain(config.get("trackers"))), reports=reports)
+
+    @property
+    def profile(self) -> str:
+        return self.config.profile.name
+
+
+def expand_jobs(sweep: Sweep, arguments: Sequence[str]) -> list[Job]:
+    """The table's cell x seed jobs; those a launch runs (pending), announced."""
+    c = sweep.config
+    jobs = expand(sweep.spec, profile=sweep.profile, sweeps_root=c.sweeps_root,
+                  # a rehearsal (conf/rehearse/true.yaml) takes the paper's table settings
+                  table_profile=c.profile.get("tables_as"),
+                  seeds=_plain(c.seeds), cells=_cells_arg(c.get("cells")),
+                  user_overrides=arguments, noise_seeds=_plain(c.get("noise_seeds", 1)))
+    todo = pending(jobs, retry_failed=sweep.retry_failed, force=sweep.force)
     states = Counter((records.read_status(j.run_dir) or {}).get("state") for j in jobs)
-    for line in announce.before_launch(spec, config.profile.name, jobs, todo, states,
-                                       retry_failed=retry_failed, force=force):
+    for line in announce.before_launch(sweep.spec, sweep.profile, jobs, todo, states,
+                                       retry_failed=sweep.retry_failed, force=sweep.force):
         say(line)
-    # Compose and check every job before the first one starts: a bad value or a missing
-    # dataset fails the whole launch up front, with nothing written under sweeps/.
-    shape: list[Resources] = []
+    return todo
+
+
+@dataclass
+class Batch:
+    resources: Resources
+    indices: list[int]  # into the pending jobs
+
+
+def check_jobs(sweep: Sweep, todo: list[Job], compose: Callable[[list[str]], DictConfig],
+               launcher: Launcher, max_batch_size: int | None) -> list[Batch]:
+    """Compose and check every pending job before the first one starts: a bad value or a
+    missing dataset fails the whole launch up front, with nothing written under sweeps/.
+    Then the batches (jobs of one shape go out together, at most max_batch_size at once),
+    which the launcher checks too (SLURM: an unknown partition, too many GPUs)."""
     compose = CachedCompose(compose)
-    for job in todo:
+    shapes: dict[Resources, list[int]] = {}
+    for i, job in enumerate(todo):
         try:
             cfg = compose(job.overrides)
         except Exception as e:  # Hydra's composition errors name the bad override
-            raise ReproError(f"table {spec.name}, cell {job.cell.id}: "
+            raise ReproError(f"table {sweep.spec.name}, cell {job.cell.id}: "
                              f"{explain_compose_error(e)}") from None
-        check_job(cfg, where=f"table {spec.name}, cell {job.cell.id}")
-        shape.append(Resources.of(cfg))
-    launcher = getattr(launch, "__self__", None)
-    sized = "resources" in inspect.signature(launch).parameters
-    groups: dict[Resources, list[int]] = {}
-    for i in range(len(todo)):  # cells asking for the same job shape go out together
-        groups.setdefault(shape[i] if sized else Resources(1, 0), []).append(i)
+        check_job(cfg, where=f"table {sweep.spec.name}, cell {job.cell.id}")
+        shapes.setdefault(launcher.shape(cfg), []).append(i)
     step = max_batch_size or max(len(todo), 1)
-    if hasattr(launcher, "check"):  # e.g. SLURM's dry run: unknown partition, too many GPUs
-        launcher.check([(r, min(len(g), step)) for r, g in groups.items()])
+    batches = [Batch(r, group[start:start + step]) for r, group in shapes.items()
+               for start in range(0, len(group), step)]
+    launcher.check([(r, min(len(g), step)) for r, g in shapes.items()])
+    return batches
 
-    launch_id = uuid.uuid4().hex[:12]
-    mine = _claim(todo, launch_id, retry_failed=retry_failed, force=force)
-    slurm = hasattr(launcher, "check")  # the SLURM launcher queues and returns (wait: false)
-    table_dir = todo[0].run_dir.parents[1] if todo else None
+
+def claim_jobs(sweep: Sweep, todo: list[Job], launcher: Launcher) -> dict[int, Job]:
+    """Claim every pending job for this launch; those another live launch holds (or that
+    got done since they were listed) are left out, and said so."""
+    mine = _claim(todo, sweep.launch_id, retry_failed=sweep.retry_failed, force=sweep.force)
     if mine:
-        say(announce.how(len(mine), "slurm" if slurm else "local",
-                         OmegaConf.select(config, "hydra.launcher.n_jobs"), table_dir,
-                         verbose=verbose))
-    waits = not slurm or bool(getattr(launcher, "wait", False))
-    results, submitted, returned = [], set(), []
-    # One line per finished job, from the run records (repro/sweep/progress.py).
-    with Progress([todo[i] for i in sorted(mine)] if waits else [],
-                  bar=wants_bar(verbose)) as progress:
-        for resources, group in groups.items():
-            group = [i for i in group if i in mine]
-            for start in range(0, len(group), step):
-                batch = [todo[i] for i in group[start:start + step]]
-                try:
-                    out = launch([[*j.overrides, f"launch_id={launch_id}"] for j in batch],
-                                 initial_job_idx=len(results),
-                                 **({"resources": resources} if sized else {}))
-                except BaseException:
-                    for i in mine - submitted:  # nothing more goes out: give back the rest
-                        claims.release(todo[i].run_dir, launch_id)
-                    raise
-                for job, result in zip(batch, out):
-                    if getattr(result, "slurm_job_id", None):
-                        claims.note_job(job.run_dir, launch_id, result.slurm_job_id)
-                submitted.update(group[start:start + step])
-                results.extend(out)
-                returned.extend(zip(batch, out))
-    queued = [r.slurm_job_id for r in results if getattr(r, "slurm_job_id", None)]
+        say(announce.how(len(mine), launcher.name,
+                         OmegaConf.select(sweep.config, "hydra.launcher.n_jobs"),
+                         todo[0].run_dir.parents[1], verbose=sweep.verbose))
+    return {i: todo[i] for i in sorted(mine)}
+
+
+@dataclass
+class Submitted:
+    returned: list[tuple[Job, Launched]]
+    progress: Progress
+
+    @property
+    def queued(self) -> list[str]:
+        return [l.slurm_job_id for _, l in self.returned if l.slurm_job_id]
+
+
+def submit(sweep: Sweep, launcher: Launcher, batches: list[Batch],
+           mine: dict[int, Job]) -> Submitted:
+    """Hand the claimed jobs to the launcher, batch by batch; meanwhile one console line
+    per finished job, from the run records (when the launcher waits for them). A launch
+    that breaks off gives back the claims of what did not go out."""
+    returned: list[tuple[Job, Launched]] = []
+    gone: set[int] = set()
+    with Progress(list(mine.values()) if launcher.waits else [],
+                  bar=wants_bar(sweep.verbose)) as progress:
+        for batch in batches:
+            indices = [i for i in batch.indices if i in mine]
+            if not indices:
+                continue
+            jobs = [mine[i] for i in indices]
+            try:
+                out = launcher.launch([[*j.overrides, f"launch_id={sweep.launch_id}"]
+                                       for j in jobs], batch.resources)
+            except BaseException:
+                for i in set(mine) - gone:  # nothing more goes out: give back the rest
+                    claims.release(mine[i].run_dir, sweep.launch_id)
+                raise
+            for job, launched in zip(jobs, out):
+                if launched.slurm_job_id:
+                    claims.note_job(job.run_dir, sweep.launch_id, launched.slurm_job_id)
+            gone.update(indices)
+            returned.extend(zip(jobs, out))
+    return Submitted(returned, progress)
+
+
+def report(sweep: Sweep, todo: list[Job], submitted: Submitted) -> None:
+    """How the launch ended: the counts of the jobs that ran, or where the queued ones
+    can be followed; then the table (python -m repro.report) and the curves."""
+    progress, queued = submitted.progress, submitted.queued
     if progress.jobs and not queued:
-        progress.settle(returned)
+        progress.settle([(job, launched.returned) for job, launched in submitted.returned])
         for line in progress.closing():
             say(line)
+    c = sweep.config
     if queued:
-        where = f"table={spec.name} profile={config.profile.name}"
-        if str(config.sweeps_root) != "sweeps":
-            where += f" sweeps_root={config.sweeps_root}"
+        where = f"table={sweep.spec.name} profile={sweep.profile}"
+        if str(c.sweeps_root) != "sweeps":
+            where += f" sweeps_root={c.sweeps_root}"
         say(f"{len(queued)} cell(s) queued on SLURM ({_id_ranges(queued)}); they run after "
             f"this command ends. Follow them with: python -m repro.status {where}; write the "
             f"table when they are done with: python -m repro.report {where}")
-    elif config.get("report", True):  # tables, claims and figures (python -m repro.report)
+    elif sweep.reports:  # tables, claims and figures (python -m repro.report)
         from repro.report.build import build_report
 
-        paths = build_report(spec, profile=config.profile.name, sweeps_root=config.sweeps_root,
-                             results_root=config.results_root)
+        paths = build_report(sweep.spec, profile=sweep.profile, sweeps_root=c.sweeps_root,
+                             results_root=c.results_root)
         say(f"report written: {', '.join(shown_path(p) for p in paths)}")
-    if table_dir is not None and "tensorboard" in trackers and any(
+    table_dir = todo[0].run_dir.parents[1] if todo else None
+    if table_dir is not None and "tensorboard" in sweep.trackers and any(
             table_dir.glob(f"*/seed*/{EVENTS_GLOB}")):
         say(f"training curves: tensorboard --logdir {shown_path(table_dir)}")
-    return results
 
 
 def _claim(todo: list[Job], launch_id: str, *, retry_failed: bool, force: bool) -> set[int]:

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import yaml
 
-from repro.paths import CONF_DIR
+from repro.core.paths import CONF_DIR
 
 SCALE_RECORD = "scale.json"  # in each run folder, beside status.json
 

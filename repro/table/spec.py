@@ -14,11 +14,11 @@ from typing import Any, Mapping
 
 import yaml
 
-from repro.errors import ReproError
-from repro.paths import CONF_DIR
+from repro.core.errors import ReproError
+from repro.core.outcomes import NAMED_OUTCOMES
+from repro.core.paths import CONF_DIR
 
 # Outcomes a paper reports instead of a number (ALWA Table 4: "nan", "overflow").
-NAMED_OUTCOMES = ("nan", "overflow")
 
 
 class TableError(ReproError):

@@ -1,7 +1,7 @@
 """A run's record: status.json, metrics.json, provenance.json, written atomically.
 
 The record is the truth about a run (not the launcher, not SLURM): `done`, `failed`
-with a reason class, or `running`. Readers never see a half-written file because every
+with a reason class, or `running` (repro/core/outcomes.py names every outcome). Readers never see a half-written file because every
 write goes to a temporary file in the same folder and is renamed into place.
 """
 from __future__ import annotations
@@ -12,9 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-DONE, FAILED, RUNNING = "done", "failed", "running"
-# Reason classes of a failed run; nan and overflow are results (ALWA Table 4).
-FAILURE_CLASSES = ("nan", "overflow", "oom", "timeout", "config", "data", "error")
+from repro.core.outcomes import DONE, FAILED, RUNNING  # noqa: F401 - the record's states
 
 STATUS, METRICS, PROVENANCE = "status.json", "metrics.json", "provenance.json"
 

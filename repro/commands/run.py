@@ -1,4 +1,4 @@
-"""What every entry point shares: checking the command line early, and failing cleanly.
+"""`python -m repro table=<id> -m`: checking the sweep's command line before Hydra runs.
 
 Bad input gets one message naming the problem and the fix, exit status 2, no
 traceback, and nothing written (Hydra would create run folders before a job starts, so
@@ -9,19 +9,14 @@ from __future__ import annotations
 import functools
 import sys
 
-from repro.errors import ReproError
-from repro.paths import CONF_DIR
+from repro.commands.args import fail
+from repro.core.errors import ReproError
+from repro.core.paths import CONF_DIR
+from repro.sweep.choices import check_choice
 from repro.table.spec import available_tables, load_table
 
 HELP_FLAGS = {"-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--resolve",
               "--shell-completion", "-sc"}
-
-
-def fail(error: BaseException) -> None:
-    if not isinstance(error, ReproError):
-        raise error
-    print(f"repro: {error}", file=sys.stderr)
-    sys.exit(2)
 
 
 def exit_on_user_error(fn):
@@ -31,7 +26,7 @@ def exit_on_user_error(fn):
         try:
             return fn(*args, **kwargs)
         except ReproError as e:
-            fail(e)
+            sys.exit(fail(e))
     return wrapper
 
 
@@ -60,30 +55,6 @@ def _quoted_choice(arg: str) -> str:
     key, eq, value = arg.partition("=")
     plain = value.isdigit() or value.lower() in ("true", "false")
     return f"{key}='{value}'" if eq and plain and key in ("table", "rehearse") else arg
-
-
-def choices(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-
-
-def check_choice(group: str, name: str) -> None:
-    """`detector=fastr_rcnn` -> "unknown detector 'fastr_rcnn'; detectors: ..." """
-    if (CONF_DIR / group).is_dir() and group not in ("hydra", "table") and \
-            not (CONF_DIR / group / f"{name}.yaml").is_file():
-        raise ReproError(f"unknown {group} {name!r}; {group} entries (conf/{group}/): "
-                         f"{', '.join(choices(group))}")
-
-
-def explain_compose_error(error: Exception) -> str:
-    """Hydra's multi-line "Could not find 'group/name'" as one line listing the choices."""
-    text = str(error)
-    if "Could not find '" in text:
-        group, _, name = text.split("Could not find '", 1)[1].split("'", 1)[0].rpartition("/")
-        try:
-            check_choice(group, name)
-        except ReproError as e:
-            return str(e)
-    return " ".join(text.split("Config search path:")[0].split())
 
 
 def _entry_composed_first(group: str, argv: list[str]) -> dict | None:
@@ -130,7 +101,7 @@ def precheck_argv(argv: list[str]) -> None:
         if eq and key == "trackers":  # an unknown tracker, or one whose package is missing
             import yaml
 
-            from repro.tracker_options import check_trackers
+            from repro.core.tracker_options import check_trackers
 
             try:
                 check_trackers(yaml.safe_load(value))

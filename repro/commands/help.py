@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-from repro.cli import choices
-from repro.paths import CONF_DIR
+from repro.core.paths import CONF_DIR
+from repro.sweep.choices import choices
 
 GROUPS = ("detector", "dataset", "optimizer", "reg_loss", "cls_loss", "balancer")
 SIBLINGS = {  # `repro <name> ...` runs `python -m repro.<name> ...`
@@ -30,7 +30,7 @@ def table_lines() -> list[str]:
     noise seeds) and the smoke wall time conf/cost.yaml predicts (python -m repro.plan)."""
     import yaml
 
-    from repro import plan
+    from repro.commands import plan
     from repro.table.spec import available_tables, load_table
 
     workers = int(os.environ.get("REPRO_LOCAL_JOBS", "2"))

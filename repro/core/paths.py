@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # repro/core/paths.py
 CONF_DIR = PROJECT_ROOT / "conf"
 
 

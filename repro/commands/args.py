@@ -1,15 +1,18 @@
-"""The command line of the record readers (`repro.report`, `repro.status`): key=value.
+"""The one argument parser of the commands (plan, status, report, enter): key=value,
+and the one way every command fails on bad input (`fail`).
 
 No Hydra: these commands only read files, start in a fraction of a second, and take a
 handful of plain keys. Every mistake is a ReproError naming the problem and the fix.
+(The sweep, `python -m repro table=<id> -m`, is Hydra's command line: repro/commands/run.py
+checks it before Hydra runs and fails the same way.)
 """
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from repro.errors import ReproError
-from repro.paths import project_path
+from repro.core.errors import ReproError
+from repro.core.paths import project_path
 from repro.table.spec import TableSpec, available_tables, load_table
 
 DEFAULTS = {"table": "all", "profile": "smoke", "sweeps_root": "sweeps",
@@ -61,6 +64,10 @@ def wants_help(argv: list[str], doc: str) -> bool:
     return False
 
 
-def fail(error: ReproError) -> int:
+def fail(error: BaseException) -> int:
+    """Every command's one way out on bad input: the message on one line, exit status 2.
+    Anything but a ReproError is a bug, and raises with its traceback."""
+    if not isinstance(error, ReproError):
+        raise error
     print(f"repro: {error}", file=sys.stderr)
     return 2

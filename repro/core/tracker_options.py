@@ -15,7 +15,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
-from repro.errors import ReproError
+from repro.core.errors import ReproError
 
 EVENTS_GLOB = "events.out.tfevents.*"  # TensorBoard's event files, in the run folder
 MLFLOW_DIR = "mlruns"                  # MLflow's file store, in the table's folder

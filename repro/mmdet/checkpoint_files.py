@@ -4,7 +4,7 @@ torchvision's ResNet-50/101 (``resnet50-<hash>.pth``: a plain state dict with th
 classifier ``fc``; keys and shapes as torchvision's) and MMDetection's Res2Net-101
 v1d 26w x 4s (``res2net101_v1d_26w_4s_mmdetv2-<hash>.pth``). The names follow
 torchvision's scheme, where ``<hash>`` is the first 8 hex digits of the file's own
-sha256 (what torch.hub checks, and the doctor too: repro/doctor.py).
+sha256 (what torch.hub checks, and the doctor too: repro/commands/doctor.py).
 
 The weights are random but tame: He-initialised convolutions and BN statistics of 0/1,
 with each residual block's last BN scale at 0.1, so that a 100-layer net's features

@@ -1,0 +1,24 @@
+"""`hydra/launcher=local` (conf/hydra/launcher/local.yaml): the sweep's jobs in worker
+processes on this machine, through Hydra's joblib launcher, waiting for them.
+
+Every job here is one process of the same shape, so a table's pending cells go out as
+one batch (run `n_jobs` at a time) whatever their profiles ask of a cluster.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from repro.launch.launcher import Launched, Launcher, Resources
+
+
+class LocalWorkers(Launcher):
+    name, waits = "local", True
+
+    def __init__(self, hydra_launcher) -> None:
+        self._hydra = hydra_launcher  # a configured hydra.plugins.launcher.Launcher
+        self._next = 0  # Hydra numbers a sweep's jobs across its launch() calls
+
+    def launch(self, batch: Sequence[Sequence[str]], resources: Resources) -> list[Launched]:
+        returns = self._hydra.launch([list(b) for b in batch], initial_job_idx=self._next)
+        self._next += len(batch)
+        return [Launched(returned=r) for r in returns]
