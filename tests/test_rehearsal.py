@@ -101,7 +101,10 @@ def test_one_cell_as_a_two_task_gloo_job_through_slurm(slurm, paper_files, tmp_p
     cell = "w1.00-1.00__voc_sgd_l1"
     r = rehearse(paper_files, tmp_path, "table=1", "-m", "hydra/launcher=slurm",
                  f"cells=[{cell}]", "profile.gpus=2", "profile.device=cpu",
-                 "profile.rehearsal.images_per_gpu=1", env=slurm.env)
+                 "profile.rehearsal.images_per_gpu=1",
+                 # the test cluster is one small node: not the paper's 8 CPUs, 32 GB per task
+                 "profile.slurm.cpus_per_task=1", "profile.slurm.mem_gb_per_task=null",
+                 env=slurm.env)
     assert r.returncode == 0, r.stderr[-3000:]
     rd = tmp_path / "sweeps" / "paper-rehearsal" / "table1" / cell / "seed0"
     [status] = wait_ended(rd, timeout=1800)
@@ -112,6 +115,7 @@ def test_one_cell_as_a_two_task_gloo_job_through_slurm(slurm, paper_files, tmp_p
 
 
 def test_the_gpu_checks_cpu_dry_run_trains_the_paper_cell(tmp_path):
+    import os
     import subprocess
 
     from conftest import ROOT
@@ -119,7 +123,7 @@ def test_the_gpu_checks_cpu_dry_run_trains_the_paper_cell(tmp_path):
     out = tmp_path / "bench.md"
     r = subprocess.run(["bash", "scripts/gpu_check.sh", "--device", "cpu", "--iters", "2",
                         "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                       timeout=900)
+                       timeout=1800, env={**os.environ, "GPU_CHECK_TIMEOUT": "1700"})
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     text = out.read_text()
     assert "| Faster R-CNN R50 + ALWA_2, 2 images of 1000x600, fp32 | 2 | " in text
