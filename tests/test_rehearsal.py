@@ -38,7 +38,7 @@ def paper_files(tmp_path_factory):
 def rehearse(paper_files, tmp_path, *args, **kw):
     data, weights = paper_files
     return run_repro(*args, "profile=paper", "rehearse=true", "profile.threads=1",
-                     "profile.checkpoint=null", *weights, tmp_path=tmp_path, timeout=3000,
+                     "profile.checkpoint=null", *weights, tmp_path=tmp_path, timeout=7200,
                      env={"REPRO_DATA_ROOT": str(data), **kw.pop("env", {})}, **kw)
 
 
