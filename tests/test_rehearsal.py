@@ -25,6 +25,10 @@ CHOSEN, UNUSED = cover()
 # time; these tables keep the paper's 2 images per GPU, one per dataset family, so the
 # batching of two images of different sizes is rehearsed too.
 PAPER_BATCH_TABLES = ("1", "5")
+# HCRAL Table 7's DCN cells are the stage's slowest (mmcv's CPU deformable convolution:
+# ~10 min an iteration on a busy 2-core machine); their balancer is static, so 2 iterations
+# rehearse everything a 3rd would.
+ITERS = {"hcral-7": 2}
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +46,15 @@ def rehearse(paper_files, tmp_path, *args, **kw):
                      env={"REPRO_DATA_ROOT": str(data), **kw.pop("env", {})}, **kw)
 
 
-def check_run(rd, *, ranks=1):
+def check_run(rd, *, iters=3):
     status = json.loads((rd / "status.json").read_text())
     assert status["state"] == "done", (rd, status, (rd / "error.log").read_text()[-3000:]
                                        if (rd / "error.log").exists() else "")
     metrics = json.loads((rd / "metrics.json").read_text())
-    assert metrics["iterations"] == 3
+    assert metrics["iterations"] == iters
     assert isinstance(metrics.get("value"), float) or metrics.get("source"), metrics
     rows = [json.loads(x) for x in (rd / "scalars.jsonl").read_text().splitlines()]
-    assert [r["iter"] for r in rows] == [1, 2, 3]
+    assert [r["iter"] for r in rows] == list(range(1, iters + 1))
     assert all(math.isfinite(r["loss"]) for r in rows)
     cfg = json.loads(json.dumps(__import__("yaml").safe_load((rd / "config.yaml").read_text())))
     scale = json.loads((rd / "scale.json").read_text())
@@ -73,15 +77,18 @@ def check_run(rd, *, ranks=1):
 def test_every_entry_rehearses_at_the_papers_scale(table, paper_files, tmp_path):
     cells = CHOSEN[table]
     extra = () if table in PAPER_BATCH_TABLES else ("profile.rehearsal.images_per_gpu=1",)
+    iters = ITERS.get(table, 3)
+    extra += (f"profile.iters={iters}",)
     r = rehearse(paper_files, tmp_path, f"table={table}", "-m", f"cells=[{','.join(cells)}]",
                  *extra)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-3000:])
     table_id = next(iter((tmp_path / "sweeps" / "paper-rehearsal").iterdir())).name
     for cell in cells:
-        check_run(tmp_path / "sweeps" / "paper-rehearsal" / table_id / cell / "seed0")
+        check_run(tmp_path / "sweeps" / "paper-rehearsal" / table_id / cell / "seed0",
+                  iters=iters)
     md = (tmp_path / "results" / "paper-rehearsal" / f"{table_id}.md").read_text()
     assert "Not the paper's scale: device cpu (paper: cuda)" in md
-    assert "schedule 3 iterations" in md and "test images: the first 2" in md
+    assert f"schedule {iters} iterations" in md and "test images: the first 2" in md
 
 
 def test_entries_no_table_uses_rehearse_as_direct_jobs(paper_files, tmp_path):
