@@ -67,7 +67,8 @@ def check_run(rd, *, iters=3):
         cfg["optimizer"]["lr"] * batch / scale["lr_base_batch"] * start, rel=1e-6)
     # the full-width backbone, loaded from the checkpoint file through mmdet's Pretrained
     assert mm.model.backbone.init_cfg["checkpoint"].endswith(".pth")
-    assert "Loads checkpoint by local backend from path" in (rd / "run.log").read_text()
+    [log] = (rd / "mmdet").glob("*/*.log")  # mmengine's own log (run.log is local only)
+    assert "Loads checkpoint by local backend from path" in log.read_text()
     if cfg["balancer"]["name"] != "static":
         assert all(math.isfinite(r["balancer_w_cls"]) for r in rows)
     return status
@@ -92,12 +93,24 @@ def test_every_entry_rehearses_at_the_papers_scale(table, paper_files, tmp_path)
 
 
 def test_entries_no_table_uses_rehearse_as_direct_jobs(paper_files, tmp_path):
-    """fcos_atss_r50 and the uncertainty balancer are in conf/ but in no table."""
+    """fcos_atss_r50 and the uncertainty balancer are in conf/ but in no table (and a
+    table runs only as a sweep): one job, composed and run as a worker runs it."""
+    from hydra import compose, initialize_config_dir
+
+    from repro.core.paths import CONF_DIR
+    from repro.job.run_cell import run_cell
+
     assert UNUSED == {("detector", "fcos_atss_r50"), ("balancer", "uncertainty")}
-    r = rehearse(paper_files, tmp_path, "table=hcral-6", "cell=direct_fcos_atss_uncertainty",
-                 "detector=fcos_atss_r50", "balancer=uncertainty", "dataset=coco",
-                 "cls_loss=hcrac", "reg_loss=hcrar", "profile.rehearsal.images_per_gpu=1")
-    assert r.returncode == 0, r.stderr[-3000:]
+    data, weights = paper_files
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=[
+            "table='hcral-6'", "cell=direct_fcos_atss_uncertainty", "detector=fcos_atss_r50",
+            "balancer=uncertainty", "dataset=coco", "cls_loss=hcrac", "reg_loss=hcrar",
+            "profile=paper", "rehearse='true'", "profile.threads=1", "profile.checkpoint=null",
+            "profile.rehearsal.images_per_gpu=1", f"profile.data_root={data}", *weights,
+            f"sweeps_root={tmp_path / 'sweeps'}"])
+    status = run_cell(cfg)
+    assert status["state"] == "done", status
     check_run(tmp_path / "sweeps" / "paper-rehearsal" / "hcral-6" /
               "direct_fcos_atss_uncertainty" / "seed0")
 
