@@ -11,9 +11,10 @@ from omegaconf import DictConfig
 
 from repro.commands.args import fail
 from repro.commands.run import hydra_argv, precheck_argv
+from repro.core.paths import CONF_DIR
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> dict:
     from repro.job.run_cell import run_cell  # mmdet is imported by jobs only
 

@@ -47,14 +47,18 @@ from hydra import compose, initialize_config_dir  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 
 from repro.balancers import ALWA  # noqa: E402
+from repro.balancers.base import register  # noqa: E402
 from repro.core.paths import CONF_DIR  # noqa: E402
 from repro.job.mmdet_config import build_mmdet_config  # noqa: E402
 
 MODES = {"static": "static", "alwa1_shadow": "alwa1", "alwa2": "alwa2", "alwa1": "alwa1"}
 
 
+@register
 class ShadowALWA(ALWA):
     """ALWA with all its bookkeeping and updates, whose applied weights stay 1."""
+
+    name = "alwa_shadow"
 
     def forward(self, cls_loss, reg_loss):
         super().forward(cls_loss, reg_loss)
@@ -101,9 +105,7 @@ class IterTimes(Hook):
 
 def run_once(mode: str, iters: int, workdir: Path, clock: BalanceClock) -> dict:
     from repro.job.train import build_runner
-    from repro.mmdet import balanced_detector
 
-    balanced_detector.RULES["alwa_shadow"] = ShadowALWA
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["table='1'", f"cell=bench_{mode}",
                                            f"balancer={MODES[mode]}", f"profile.iters={iters}",

@@ -16,8 +16,7 @@ from pathlib import Path
 # (layer, tier, module prefixes), lowest tier first. The longest matching prefix decides.
 LAYERS = (
     ("core", 0, ("repro.core",)),
-    ("rules", 1, ("repro.balancers", "repro.losses", "repro.balancer_options", "repro.table",
-                  "repro.data")),
+    ("rules", 1, ("repro.balancers", "repro.losses", "repro.table", "repro.data")),
     ("mmdet adapter", 2, ("repro.mmdet",)),
     ("launch", 2, ("repro.launch",)),
     ("report", 2, ("repro.report",)),

@@ -1,4 +1,6 @@
 """Bad input: one clear message with the fix, exit 2, no traceback, nothing written."""
+import shutil
+
 import pytest
 
 
@@ -56,18 +58,21 @@ def test_unknown_group_entry_lists_what_exists(repro):
 
 
 @pytest.fixture
-def bad_table():
-    """A table file with mistakes a table author can make (removed afterwards)."""
+def bad_table(tmp_path):
+    """A table file with mistakes a table author can make, in a copy of the config tree
+    (REPRO_CONF_DIR), never in the checkout's conf/."""
     from repro.core.paths import CONF_DIR
 
-    path = CONF_DIR / "table" / "zz_bad_input_test.yaml"
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf)
+    path = conf / "table" / "zz_bad_input_test.yaml"
 
     def write(rows: str):
         path.write_text("id: zz_bad\nfixed: {detector: faster_rcnn_r50}\n"
                         "columns: [{id: c, set: {balancer: alwa2}}]\nrows:\n" + rows)
         return path.stem
-    yield write
-    path.unlink(missing_ok=True)
+    write.env = {"REPRO_CONF_DIR": str(conf)}
+    return write
 
 
 @pytest.mark.parametrize("row, needle", [
@@ -76,14 +81,15 @@ def bad_table():
     ("{id: r, set: {balancer.interval: -20}, paper: [1.0]}",
      "cell r__c: balancer.interval=-20 must be a positive number"),
     ("{id: r, set: {balancer.interval: 12.5}, paper: [1.0]}",
-     "cell r__c: balancer.interval=12.5 (C) must be a whole number"),
+     "cell r__c: balancer.interval=12.5 must be a whole number"),
     ("{id: r, set: {optimizer: sgdd}, paper: [1.0]}",
      "cell r__c: unknown optimizer 'sgdd'; optimizer entries (conf/optimizer/): adamw, sgd"),
     ("{id: r, set: {reg_loss: l3}, paper: [1.0]}", "cell r__c: unknown reg_loss 'l3'"),
 ])
 def test_a_bad_table_cell_is_named_before_anything_runs(repro, bad_table, row, needle):
     name = bad_table(f"  - {row}\n  - {{id: ok, paper: [1.0]}}\n")
-    _assert_clean_refusal(repro(f"table={name}", "-m"), repro.tmp_path, needle)
+    _assert_clean_refusal(repro(f"table={name}", "-m", env=bad_table.env), repro.tmp_path,
+                          needle)
 
 
 @pytest.mark.parametrize("extra, needle", [
@@ -92,7 +98,8 @@ def test_a_bad_table_cell_is_named_before_anything_runs(repro, bad_table, row, n
 ])
 def test_a_bad_claim_or_figure_fails_before_any_training(repro, bad_table, extra, needle):
     name = bad_table("  - {id: ok, paper: [1.0]}\n" + extra)
-    _assert_clean_refusal(repro(f"table={name}", "-m"), repro.tmp_path, needle)
+    _assert_clean_refusal(repro(f"table={name}", "-m", env=bad_table.env), repro.tmp_path,
+                          needle)
 
 
 @pytest.mark.parametrize("overrides, needle", [

@@ -2,6 +2,7 @@
 every rule whose weight moves, the RoI-head group, and the divergence outcomes."""
 import json
 import math
+import statistics
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -34,6 +35,14 @@ def test_alwa1_changes_the_rpn_weight_once_per_window(tmp_path):
     assert all(w < 0.999 for w in w_cls[5:]), w_cls
     assert all(w <= 1.0 + 1e-6 for w in w_cls)
     assert [r["balancer_w_reg"] for r in rows] == pytest.approx([1.0] * 20)
+    # alpha recomputed from the logged weighted RPN losses of each window: mean + sample
+    # std of each, alpha replaced by reg / cls where cls is the larger, else kept
+    alpha = 1.0
+    for start in (0, 5, 10):
+        stat = [statistics.fmean(w) + statistics.stdev(w) for w in (
+            [r[key] for r in rows[start:start + 5]] for key in ("loss_rpn_cls", "loss_rpn_bbox"))]
+        alpha = stat[1] / stat[0] if stat[0] > stat[1] else alpha
+        assert w_cls[start + 5:start + 10] == pytest.approx([alpha] * 5, rel=1e-4), start
 
 
 def test_dwa_overflow_is_recorded_as_the_outcome(tmp_path):

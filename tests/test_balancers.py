@@ -29,12 +29,36 @@ FACTORIES = {
 
 
 def _trajectory(b, call, start, stop, losses):
+    # A rule of learned weights is trained too (plain SGD: no optimiser state), so its
+    # parameters, its state, change call by call like everyone else's.
+    step = torch.optim.SGD(b.parameters(), lr=0.1) if b.learned else None
     out = []
     for i in range(start, stop):
         c, r = losses[i]
         res = call(b, i, c, r) if call else b(c, r)
         out.append((res[0].detach(), res[1].detach(), b.weights))
+        if step is not None:
+            step.zero_grad()
+            (res[0] + res[1]).backward()
+            step.step()
     return out
+
+
+def _same(a: dict, b: dict) -> bool:
+    if set(a) != set(b):
+        return False
+    for k in a:
+        x, y = a[k], b[k]
+        if isinstance(x, torch.Tensor) or isinstance(y, torch.Tensor):
+            if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
+                    and torch.equal(x, y)):
+                return False
+        elif isinstance(x, list):
+            if len(x) != len(y) or not _same(dict(enumerate(x)), dict(enumerate(y))):
+                return False
+        elif x != y:
+            return False
+    return True
 
 
 @pytest.mark.parametrize("name", sorted(FACTORIES))
@@ -46,8 +70,15 @@ def test_state_dict_round_trip_is_bit_exact(name):
 
     first = make()
     head = _trajectory(first, call, 0, 5, losses)
+    state = first.state_dict()
+    if name == "static":  # no state beyond its settings: the round trip carries those
+        assert state == {"config": {"cls_weight": 0.7, "reg_weight": 1.1}}
+        with pytest.raises(ValueError, match="settings"):
+            Static(0.7, 1.0).load_state_dict(state)
+    else:  # the resumed rule must get the changed state, not a fresh one's
+        assert not _same(state, make().state_dict()), f"{name}: state unchanged in 5 calls"
     buf = io.BytesIO()
-    torch.save(first.state_dict(), buf)
+    torch.save(state, buf)
     buf.seek(0)
     resumed = make()
     resumed.load_state_dict(torch.load(buf, weights_only=True))

@@ -2,11 +2,11 @@
 import math
 import random
 import statistics
-import tempfile
 
 import pytest
 import torch
 import torch.distributed as dist
+import torch.multiprocessing as mp
 
 from balancer_helpers import t, run, nosync
 from repro.balancers import ALWA
@@ -131,16 +131,38 @@ def test_alwa_no_host_sync_inside_a_window():
         b(nosync(2), nosync(1))
 
 
-def test_alwa_sync_averages_over_ranks_single_process_group():
-    with tempfile.NamedTemporaryFile() as f:
-        dist.init_process_group("gloo", init_method=f"file://{f.name}x", rank=0,
-                                world_size=1)
-        try:
-            b = ALWA(variant=2, interval=3, sync=True)
-            run(b, [4, 6, 8], [1, 1.5, 2])
-        finally:
-            dist.destroy_process_group()
-    assert b.alpha == 0.25  # one rank: the average is the value itself
+# One window of C = 3 per rank, with different losses: std(cls) 2 and 1, std(reg) 0.5 on
+# both. Per process (the released code): alpha 0.5/2 = 0.25 on rank 0, 0.5/1 = 0.5 on
+# rank 1. Synced: the ranks' mean statistics, 0.5 / 1.5 = 1/3 on both.
+RANK_LOSSES = {0: ([4, 6, 8], [1, 1.5, 2]), 1: ([1, 2, 3], [2, 2.5, 3])}
+
+
+def _alwa_rank(rank: int, init: str, out) -> None:
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
+    try:
+        alphas = []
+        for sync in (True, False):
+            b = ALWA(variant=2, interval=3, sync=sync)
+            run(b, *RANK_LOSSES[rank])
+            alphas.append(b.alpha)
+        out.put((rank, *alphas))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_alwa_sync_averages_the_window_statistics_over_two_ranks(tmp_path):
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    init = f"file://{tmp_path / 'rendezvous'}"
+    procs = [ctx.Process(target=_alwa_rank, args=(r, init, out)) for r in range(2)]
+    for p in procs:
+        p.start()
+    got = sorted(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    (_, synced0, own0), (_, synced1, own1) = got
+    assert synced0 == synced1 == pytest.approx(0.5 / 1.5)  # every rank holds one alpha
+    assert (own0, own1) == (0.25, 0.5)  # sync=false: one alpha per process, as released
 
 
 def test_alwa_gradient_flows_through_losses_not_alpha():

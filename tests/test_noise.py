@@ -12,7 +12,8 @@ from conftest import write_record
 from repro.report import noise
 from repro.report.claims import evaluate, parse_claims
 from repro.report.collect import collect
-from repro.report.table import cell_table, write_table
+from repro.report.build import write_table
+from repro.report.cells import cell_table
 from repro.sweep.expand import cell_seeds, expand
 from repro.table.spec import load_table
 

@@ -12,7 +12,7 @@ from config_deltas import undocumented
 from repro.core import records
 from repro.job.mmdet_config import build_mmdet_config
 from repro.core.paths import CONF_DIR
-from repro.report.table import write_table
+from repro.report.build import write_table
 from repro.table.paper_scale import SCALE_RECORD, PaperScale, departures, paper_scale
 from repro.table.spec import load_table
 

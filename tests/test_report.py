@@ -6,7 +6,8 @@ import pytest
 
 from repro.core import records
 from repro.report.collect import collect
-from repro.report.table import cell_table, summarize, write_table
+from repro.report.build import write_table
+from repro.report.cells import cell_table, summarize
 from repro.table.spec import load_table
 from conftest import write_record as _record
 
@@ -124,7 +125,7 @@ def _check_tabular(tex: str, columns: int, rows: int, workdir: Path):
 
 
 def test_latex_escapes_special_characters():
-    from repro.report.latex import escape
+    from repro.report.formats.latex import escape
 
     assert escape("50% & a_b #1 {x} ~ ^ $ \\") == (r"50\% \& a\_b \#1 \{x\} \textasciitilde{} "
                                                     r"\textasciicircum{} \$ \textbackslash{}")
@@ -154,7 +155,7 @@ def test_corrupt_and_partial_records_are_listed_with_a_count(tmp_path, table1):
 def test_a_run_awaiting_the_evaluation_server_is_shown_as_such(tmp_path):
     from repro.core import records
     from repro.report.collect import read_record
-    from repro.report.table import _summary
+    from repro.report.cells import _summary
 
     records.write_json(tmp_path / records.STATUS, {"state": "done", "seconds": 1.0})
     records.write_json(tmp_path / records.METRICS, {"metric": "AP", "value": None,

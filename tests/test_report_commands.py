@@ -108,8 +108,8 @@ import sys
 from repro.commands.status import main as status
 from repro.commands.report import main as report
 import repro.report.build, repro.report.claim_kinds, repro.report.claims, repro.report.collect
-import repro.report.curves, repro.report.evidence, repro.report.figures, repro.report.latex
-import repro.report.selectors, repro.report.table, repro.report.markdown
+import repro.report.curves, repro.report.evidence, repro.report.figures, repro.report.formats.latex
+import repro.report.selectors, repro.report.cells, repro.report.formats.markdown
 import repro.report.table_figures
 root = sys.argv[1]
 assert report(["table=all", f"sweeps_root={root}", f"results_root={root}/results"]) == 0

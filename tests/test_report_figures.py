@@ -91,7 +91,7 @@ def _drawn(monkeypatch):
 
 def test_bars_show_each_balancers_gain_and_mark_diverged_cells(tmp_path, monkeypatch):
     from repro.report.collect import collect
-    from repro.report.table import cell_table
+    from repro.report.cells import cell_table
     from repro.report.table_figures import draw_table_figures
 
     spec = _table4_like()
@@ -134,7 +134,7 @@ def test_bars_show_each_balancers_gain_and_mark_diverged_cells(tmp_path, monkeyp
 
 def test_lines_over_an_ablated_parameter(tmp_path, monkeypatch):
     from repro.report.collect import collect
-    from repro.report.table import cell_table
+    from repro.report.cells import cell_table
     from repro.report.table_figures import draw_table_figures
     from repro.table.spec import TableSpec
 

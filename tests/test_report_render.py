@@ -10,8 +10,10 @@ import pytest
 from latex_check import compile_if_available
 from repro.core import records
 from repro.report.collect import collect
-from repro.report.markdown import render_console
-from repro.report.table import cell_table, write_table
+from repro.report.build import assemble, write_table
+from repro.report.cells import cell_table
+from repro.report.formats.console import render as render_console
+from repro.report.reported import ReportedTable
 from repro.table.spec import TableSpec
 
 NOTE = "HCRAL is a reconstruction: 50% of it & more_than that"
@@ -123,8 +125,7 @@ def test_note_in_csv_tex_and_console(tmp_path, grouped):
     assert r"% Note: HCRAL is a reconstruction: 50% of it & more_than that" in text
     assert (r"\multicolumn{3}{l}{\footnotesize Note: HCRAL is a reconstruction: 50\% of it \& "
             r"more\_than that} \\") in text
-    frame = collect(grouped, profile="smoke", sweeps_root=tmp_path)
-    console = render_console(grouped, cell_table(grouped, frame), "smoke")
+    console = render_console(*assemble(grouped, profile="smoke", sweeps_root=tmp_path))
     assert console.splitlines()[1] == f"Note: {NOTE}"
     assert "46.50 (+0.50) ± 0.71 (n=2); paper 75.99 (+0.82); diff -29.49" in console
 
@@ -144,13 +145,14 @@ def test_latex_body_is_well_formed(tmp_path, grouped, initial):
 
 
 def test_the_six_alwa_tables_render_well_formed_latex(tmp_path):
-    from repro.report.latex import render_latex
+    from repro.report.formats.latex import render as render_latex
     from repro.table.spec import load_table
 
     empty = pd.DataFrame(columns=["row", "column", "state", "value", "reason"])
     for name in "123456":
         spec = load_table(name)
-        check_tabular(render_latex(spec, cell_table(spec, empty), "smoke"),
+        table = ReportedTable(spec, "smoke", empty, pd.DataFrame())
+        check_tabular(render_latex(table, cell_table(spec, empty)),
                       columns=len(spec.columns) + 1, workdir=tmp_path)
 
 

@@ -11,7 +11,7 @@ from repro.core import records
 from repro.core.paths import CONF_DIR
 from repro.launch import claims, distributed
 from repro.launch.launcher import Resources
-from repro.sweep.compose_cache import CachedCompose, is_group_override
+from repro.sweep.compose import Composer, is_group_override
 from repro.sweep.expand import expand, pending
 from repro.table.spec import load_table
 
@@ -120,7 +120,7 @@ def test_the_cached_composition_equals_hydras_own(tmp_path):
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         full = lambda o: compose("config", overrides=o)  # noqa: E731
         calls = []
-        cached = CachedCompose(lambda o: calls.append(o) or full(o))
+        cached = Composer(lambda o: calls.append(o) or full(o), cache=tmp_path / "cache")
         for job in js:
             a = OmegaConf.to_container(cached(job.overrides))
             assert a == OmegaConf.to_container(full(job.overrides)), job.cell.id
@@ -136,12 +136,13 @@ def test_the_slurm_launcher_without_slurm_says_so_and_writes_nothing(repro, tmp_
     assert not (tmp_path / "sweeps").exists() and not (tmp_path / "results").exists()
 
 
-def test_paper_cells_ask_for_one_task_per_gpu_tables_1_and_6():
+def test_paper_cells_ask_for_one_task_per_gpu_tables_1_and_6(tmp_path):
     """Tables 1-5: 4 GPUs x 2 images; Table 6 (its fixed_by_profile): 2 GPUs x 4."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         for table, shape in (("1", Resources(4, 4)), ("6", Resources(2, 2))):
             js = expand(load_table(table), profile="paper", sweeps_root="/nowhere", seeds=1)
-            cached = CachedCompose(lambda o: compose("config", overrides=["profile=paper", *o]))
+            cached = Composer(lambda o: compose("config", overrides=["profile=paper", *o]),
+                              ["profile=paper"], cache=tmp_path / "cache")
             assert {Resources.of(cached(j.overrides)) for j in js} == {shape}, table
 
 

@@ -2,9 +2,10 @@
 import torch
 import torch.distributed as dist
 
-from .base import Balancer, check_number, check_positive_int
+from .base import Balancer, SettingError, check_number, check_positive_int, register
 
 
+@register
 class ALWA(Balancer):
     """Adaptive Loss Weight Adjustment, as in the authors' released code.
 
@@ -31,21 +32,26 @@ class ALWA(Balancer):
     code does.
     """
 
+    name = "alwa"
     _state_keys = ("alpha", "window_cls", "window_reg")
     _config_keys = ("variant", "interval", "lambda0")
 
     def __init__(self, variant: int = 2, interval: int = 100, lambda0: float = 1.0,
                  sync: bool = False):
         if type(variant) is not int or variant not in (1, 2):  # refuses True, 2.0
-            raise ValueError(f"ALWA variant must be 1 (mean+std) or 2 (std), "
-                             f"got {variant!r}")
+            raise SettingError("ALWA", "variant", variant, "must be 1 (mean+std) or 2 (std)")
         self.variant = variant
-        self.interval = check_positive_int("ALWA interval", interval)
-        self.lambda0 = check_number("ALWA lambda0", lambda0, positive=True)
+        self.interval = check_positive_int("ALWA", "interval", interval)
+        self.lambda0 = check_number("ALWA", "lambda0", lambda0, positive=True)
         self.sync = bool(sync)
         self.alpha = 1.0
         self.window_cls: list[torch.Tensor] = []
         self.window_reg: list[torch.Tensor] = []
+
+    @classmethod
+    def window_log(cls, settings) -> dict:
+        """The trackers log each window's statistics (repro/job/tracking.py)."""
+        return {"interval": int(settings["interval"]), "variant": int(settings["variant"])}
 
     def forward(self, cls_loss: torch.Tensor, reg_loss: torch.Tensor):
         weighted_cls = cls_loss * (self.alpha * self.lambda0)

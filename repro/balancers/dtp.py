@@ -3,11 +3,12 @@ import math
 
 import torch
 
-from .base import Balancer, check_number
+from .base import Balancer, SettingError, check_number, register
 
 KPI_CLIP = (1e-3, 1.0 - 1e-3)  # keeps log(k) finite and the weight > 0
 
 
+@register
 class DTP(Balancer):
     """Dynamic Task Prioritization of Guo et al., ECCV 2018.
 
@@ -27,14 +28,16 @@ class DTP(Balancer):
     which keeps the EMA in float64 and a resumed run exact.
     """
 
+    name = "dtp"
+    kpis = "cls_kpi"  # the config's classification KPI (repro/balancers/kpi.py)
     _state_keys = ("k_cls", "k_reg")
     _config_keys = ("gamma", "momentum")
 
     def __init__(self, gamma: float = 1.0, momentum: float = 0.9):
-        self.gamma = check_number("DTP gamma", gamma, nonnegative=True)
-        self.momentum = check_number("DTP momentum", momentum, nonnegative=True)
+        self.gamma = check_number("DTP", "gamma", gamma, nonnegative=True)
+        self.momentum = check_number("DTP", "momentum", momentum, nonnegative=True)
         if self.momentum >= 1.0:
-            raise ValueError(f"DTP momentum must be < 1, got {momentum!r}")
+            raise SettingError("DTP", "momentum", momentum, "must be < 1")
         self.k_cls: float | None = None
         self.k_reg: float | None = None
 

@@ -3,11 +3,12 @@ import math
 
 import torch
 
-from .base import Balancer, BalancerOverflow, check_number, check_positive_int
+from .base import Balancer, BalancerOverflow, check_number, check_positive_int, register
 
 NUM_TASKS = 2  # K: classification and regression
 
 
+@register
 class DWA(Balancer):
     """Dynamic Weight Average of Liu, Johns and Davison, "End-to-End Multi-Task Learning
     with Attention", CVPR 2019.
@@ -26,12 +27,14 @@ class DWA(Balancer):
     apply from the next call: the call that closes a period uses the old weights.
     """
 
+    name = "dwa"
+    epoch_setting = "period"  # the paper's period is an epoch
     _state_keys = ("period_sum", "calls_in_period", "history", "lambdas")
     _config_keys = ("period", "temperature")
 
     def __init__(self, period: int, temperature: float = 2.0):
-        self.period = check_positive_int("DWA period", period)
-        self.temperature = check_number("DWA temperature", temperature, positive=True)
+        self.period = check_positive_int("DWA", "period", period)
+        self.temperature = check_number("DWA", "temperature", temperature, positive=True)
         self.period_sum: torch.Tensor | None = None  # (2,) sum of this period's losses
         self.calls_in_period = 0
         self.history: list[torch.Tensor] = []  # the last two period means, oldest first

@@ -3,11 +3,12 @@ import math
 
 import torch
 
-from .base import Balancer, check_number, check_positive_int
+from .base import Balancer, check_choice, check_number, check_positive_int, register
 
 MODES = ("per_iter", "warmup_frozen")
 
 
+@register
 class GuidedLoss(Balancer):
     """Guided loss of Chen et al., "Is Heuristic Sampling Necessary in Training Deep
     Object Detectors?", IEEE TIP 2021.
@@ -31,15 +32,18 @@ class GuidedLoss(Balancer):
     loss gives an infinite ratio, as in the reference (no epsilon is added).
     """
 
+    name = "guided_loss"
+    # In an RoI head the cls weight is doubled (methods.md section 2): the config's
+    # `roi_factor` multiplies the RoI-head group's scale.
+    roi_scale = ("scale", "roi_factor")
     _state_keys = ("ratio_sum", "count", "last_weight")
     _config_keys = ("scale", "mode", "warmup")
 
     def __init__(self, scale: float = 1.0, mode: str = "per_iter", warmup: int = 100):
-        self.scale = check_number("GuidedLoss scale", scale, positive=True)
-        if mode not in MODES:
-            raise ValueError(f"GuidedLoss mode must be one of {MODES}, got {mode!r}")
+        self.scale = check_number("GuidedLoss", "scale", scale, positive=True)
+        check_choice("GuidedLoss", "mode", mode, MODES)
         self.mode = mode
-        self.warmup = check_positive_int("GuidedLoss warmup", warmup)
+        self.warmup = check_positive_int("GuidedLoss", "warmup", warmup)
         self.ratio_sum: torch.Tensor | None = None  # warmup_frozen: sum of the ratios
         self.count = 0                               # warmup_frozen: ratios summed
         self.last_weight: torch.Tensor | None = None  # cls weight of the latest call

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import torch
 
-from repro.balancer_options import CLS_KPIS  # noqa: F401 - the names DTP accepts (re-exported)
-
+# The classification KPIs a head tap can read (a KPI-taking rule's config chooses one).
+CLS_KPIS = ("accuracy", "true_prob")
 SIGMOID_THRESHOLD = 0.5  # a sigmoid head predicts background when no class reaches it
 
 

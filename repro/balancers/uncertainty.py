@@ -2,9 +2,10 @@
 import torch
 from torch import nn
 
-from .base import Balancer, check_loss, check_number
+from .base import Balancer, check_loss, check_number, register
 
 
+@register
 class UncertaintyWeighting(nn.Module, Balancer):
     """Homoscedastic uncertainty weighting of Kendall, Gal and Cipolla, "Multi-Task
     Learning Using Uncertainty to Weigh Losses for Scene Geometry and Semantics",
@@ -21,9 +22,12 @@ class UncertaintyWeighting(nn.Module, Balancer):
     ``weights`` reports exp(-s_k).
     """
 
+    name = "uncertainty"
+    learned = True
+
     def __init__(self, init_log_var: float = 0.0):
         nn.Module.__init__(self)
-        init = check_number("UncertaintyWeighting init_log_var", init_log_var)
+        init = check_number("UncertaintyWeighting", "init_log_var", init_log_var)
         self.log_var_cls = nn.Parameter(torch.tensor(init))
         self.log_var_reg = nn.Parameter(torch.tensor(init))
 

@@ -1,6 +1,7 @@
 """`repro --help` (and `python -m repro --help`): what there is to run, before Hydra's own
 help: the tables with their cell counts and smoke times, the profiles, the config
-groups, the options of a sweep and the sibling commands. Reads YAML only."""
+groups, the options of a sweep and the sibling commands. The tables' runs and times are
+the plan's (repro/commands/plan.py: each cell composed as its job composes it)."""
 from __future__ import annotations
 
 import os
@@ -31,17 +32,18 @@ def table_lines() -> list[str]:
     import yaml
 
     from repro.commands import plan
+    from repro.sweep.compose import hydra_composer
     from repro.table.spec import available_tables, load_table
 
     workers = int(os.environ.get("REPRO_LOCAL_JOBS", "2"))
     a = {**plan.DEFAULTS, "profile": "smoke"}
-    profile = {k: plan._plain(v) for k, v in plan._entry("profile", "smoke").items()}
     with open(CONF_DIR / "cost.yaml") as f:
         cost = yaml.safe_load(f)
     lines = []
     for name in available_tables():
         spec = load_table(name)
-        runs = plan.runs(spec, a, profile)
+        with hydra_composer(plan.context(spec, a)) as compose:
+            runs = plan.runs(spec, a, compose)
         plan.price(runs, a, cost)
         caption = " ".join(spec.caption.split())
         caption = caption if len(caption) <= 58 else caption[:55].rstrip() + "..."

@@ -12,33 +12,34 @@ under the smoke profile (measured seconds per cell, conf/cost.yaml). It also pri
 table's noise estimate: the runs its reference cells add with `noise_seeds` seeds (the
 profile's default: 5 under smoke, 1 under paper), or what noise_seeds=3 would cost.
 
-Pure: YAML and the run records only (no Hydra composition, no torch, no mmdet), so it
-answers in well under a second for any table.
+Each cell is priced from its config composed as its job composes it (Hydra, through
+repro/sweep/compose.py: each set of group choices once, kept on disk), and its state
+from the run records; no torch, no mmdet.
 """
 from __future__ import annotations
 
 import fnmatch
 import math
 import os
-import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from omegaconf import OmegaConf
 
 from repro.commands import args as cli
-from repro.core import records
+from repro.core import outcomes, records
 from repro.core.errors import ReproError
 from repro.core.paths import CONF_DIR
-from repro.sweep.expand import expand
+from repro.sweep.compose import Composer, hydra_composer
+from repro.sweep.expand import expand, pending
 from repro.table.spec import TableSpec
 
 DEFAULTS = {"table": "all", "profile": "smoke", "launcher": "local", "seeds": "1",
             "noise_seeds": "", "cells": "", "sweeps_root": "sweeps", "gpu": "", "s_per_iter": "",
             "retry_failed": "false", "force": "false"}
-GROUPS = ("detector", "dataset")
 
 
 def _yaml(path: Path) -> dict:
@@ -46,47 +47,11 @@ def _yaml(path: Path) -> dict:
         return yaml.safe_load(f) or {}
 
 
-def _entry(group: str, name: str) -> dict:
-    """A config-group entry as plain YAML, with its own `defaults: [base]` merged in."""
-    path = CONF_DIR / group / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-        raise ReproError(f"unknown {group} {name!r}; {group}s: {', '.join(known)}")
-    d = _yaml(path)
-    merged: dict = {}
-    for base in d.pop("defaults", []) or []:
-        if isinstance(base, str) and base != "_self_":
-            merged.update(_entry(group, base))
-    return {**merged, **d}
-
-
-def _default_choices() -> dict:
-    out = {}
-    for item in _yaml(CONF_DIR / "config.yaml").get("defaults", []):
-        if isinstance(item, dict):
-            (k, v), = item.items()
-            if k in GROUPS:
-                out[k] = v
-    return out
-
-
 def _glob(table: dict, name: str, what: str):
     for pattern, value in table.items():
         if fnmatch.fnmatchcase(name, str(pattern)):
             return value
     raise ReproError(f"conf/cost.yaml has no {what} for {name!r} (and no '*' entry)")
-
-
-_INTERP = re.compile(r"\$\{oc\.env:([A-Za-z_]+),([^}]*)\}")
-
-
-def _plain(value):
-    """${oc.env:VAR,default} -> its value; other values unchanged."""
-    if isinstance(value, str):
-        m = _INTERP.fullmatch(value.strip())
-        if m:
-            return yaml.safe_load(os.environ.get(m.group(1), m.group(2)))
-    return value
 
 
 @dataclass
@@ -103,55 +68,36 @@ class Run:
     noise: bool = False  # a run only the noise estimate asks for (a reference cell's extra seed)
 
 
-def _state(run_dir: Path) -> str:
-    status = records.read_status(run_dir)
-    if not status:
-        return "pending"
-    if status.get("state") == records.FAILED:
-        return f"failed({status.get('reason', 'unknown')})"
-    return str(status.get("state", "pending"))
+def _state(status: dict | None) -> str:
+    status = status or {}
+    return outcomes.label(str(status.get("state", outcomes.PENDING)), status.get("reason"))
 
 
-def _would_run(state: str, retry_failed: bool, force: bool) -> bool:
-    """What a launch would run (repro.sweep.expand.pending): runs without a record, and
-    interrupted ones (`running`: they resume, unless their job still holds the cell);
-    failed ones with retry_failed; everything with force."""
-    if force:
-        return True
-    if state.startswith("failed"):
-        return retry_failed
-    return state != records.DONE
+def context(spec: TableSpec, a: dict) -> list[str]:
+    """The command line a sweep of this plan would compose its cells under."""
+    return [f"table='{spec.name}'" if spec.name.isdigit() else f"table={spec.name}",
+            f"profile={a['profile']}", *([f"noise_seeds={a['noise_seeds']}"]
+                                         if a["noise_seeds"] else [])]
 
 
-def noise_seeds(a: dict, profile: dict):
-    return yaml.safe_load(a["noise_seeds"]) if a["noise_seeds"] else profile.get("noise_seeds", 1)
-
-
-def runs(spec: TableSpec, a: dict, profile: dict, noise: int | None = None) -> list[Run]:
+def runs(spec: TableSpec, a: dict, compose: Composer, noise: int | None = None) -> list[Run]:
+    """Every run a sweep of `a` would hold, each priced from its cell's config composed
+    as its job composes it (repro/sweep/compose.py); `noise`: other noise_seeds."""
     seeds = yaml.safe_load(a["seeds"]) if a["seeds"] else 1
     cells = [c for c in a["cells"].split(",") if c] or None
-    chosen = _default_choices()
+    k = compose.read([], lambda cfg: cfg.noise_seeds) if noise is None else noise
     plain = {j.run_dir for j in expand(spec, profile=a["profile"], sweeps_root=a["sweeps_root"],
                                        seeds=seeds, cells=cells)}
-    out = []
-    for job in expand(spec, profile=a["profile"], sweeps_root=a["sweeps_root"],
-                      seeds=seeds, cells=cells,
-                      noise_seeds=noise_seeds(a, profile) if noise is None else noise):
-        over = dict(chosen)
-        prof = dict(profile)
-        for o in job.overrides:
-            key, _, value = o.partition("=")
-            if key in GROUPS:
-                over[key] = value
-            elif key.startswith("profile."):
-                prof[key.split(".", 1)[1]] = yaml.safe_load(value)
-        state = _state(job.run_dir)
-        out.append(Run(job.cell.id, job.seed, state, over["detector"],
-                       _entry("dataset", over["dataset"]), int(prof.get("gpus") or 0),
-                       int(prof["images_per_gpu"]),
-                       _would_run(state, cli.flag(a["retry_failed"], "retry_failed"),
-                                  cli.flag(a["force"], "force")), noise=job.run_dir not in plain))
-    return out
+    jobs = expand(spec, profile=a["profile"], sweeps_root=a["sweeps_root"], seeds=seeds,
+                  cells=cells, noise_seeds=k)
+    todo = {j.run_dir for j in pending(jobs, retry_failed=cli.flag(a["retry_failed"],
+                                                                   "retry_failed"),
+                                       force=cli.flag(a["force"], "force"))}
+    return [compose.read(job.overrides, lambda cfg: Run(
+        job.cell.id, job.seed, _state(records.read_status(job.run_dir)), str(cfg.detector.name),
+        OmegaConf.to_container(cfg.dataset, resolve=True), int(cfg.profile.get("gpus") or 0),
+        int(cfg.profile.images_per_gpu), job.run_dir in todo, noise=job.run_dir not in plain))
+        for job in jobs]
 
 
 def paper_iterations(run: Run, cost: dict) -> int:
@@ -210,8 +156,16 @@ def _launcher_lines(todo: list[Run], a: dict, profile: dict) -> list[str]:
 
 
 def plan(spec: TableSpec, a: dict) -> list[str]:
-    profile = {k: _plain(v) for k, v in _entry("profile", a["profile"]).items()}
-    items = runs(spec, a, profile)
+    with hydra_composer(context(spec, a)) as compose:
+        profile = compose.read([], lambda cfg: OmegaConf.to_container(cfg.profile,
+                                                                      resolve=True))
+        items = runs(spec, a, compose)
+        lines = _lines(spec, a, profile, items, compose)
+    return lines
+
+
+def _lines(spec: TableSpec, a: dict, profile: dict, items: list[Run],
+           compose: Composer) -> list[str]:
     cost = _yaml(CONF_DIR / "cost.yaml")
     notes = price(items, a, cost)
     paper = a["profile"] == "paper"
@@ -232,7 +186,7 @@ def plan(spec: TableSpec, a: dict) -> list[str]:
         lines.append("* running: resumes from its checkpoint unless a live job still holds "
                      "it (python -m repro.status shows which)")
     lines += _launcher_lines(todo, a, profile)
-    lines += _noise_lines(spec, a, profile, items, cost, unit)
+    lines += _noise_lines(spec, a, items, cost, unit, compose)
     total = sum(r.cost for r in todo)
     if paper:
         lines.append(f"Cost of the runs to go: {total:,.0f} GPU-hours "
@@ -246,11 +200,11 @@ def plan(spec: TableSpec, a: dict) -> list[str]:
     return lines
 
 
-def _noise_lines(spec: TableSpec, a: dict, profile: dict, items: list[Run], cost: dict,
-                 unit: str) -> list[str]:
+def _noise_lines(spec: TableSpec, a: dict, items: list[Run], cost: dict, unit: str,
+                 compose: Composer) -> list[str]:
     """What the table's noise estimate costs (repro/report/noise.py): its reference cells'
     extra seeds, included above; or, with noise_seeds=1, what 3 would cost."""
-    k = int(noise_seeds(a, profile))
+    k = int(compose.read([], lambda cfg: cfg.noise_seeds))
     refs = len({r.cell for r in items} & {c.id for c in spec.noise_cells()})
     if not refs:
         return ["Noise estimate: this table has no reference cells (nor noise_rows); "
@@ -260,7 +214,7 @@ def _noise_lines(spec: TableSpec, a: dict, profile: dict, items: list[Run], cost
         spent = sum(r.cost for r in extra)
         return [f"Noise estimate: {refs} reference cells x seeds 0..{k - 1} = {len(extra)} "
                 f"extra runs, {_amount(spent, unit)} of the cost below (noise_seeds={k})."]
-    what_if = [r for r in runs(spec, a, profile, noise=3) if r.noise]
+    what_if = [r for r in runs(spec, a, compose, noise=3) if r.noise]
     price(what_if, a, cost)
     return [f"Noise estimate: none (noise_seeds=1: one seed per reference cell, every "
             f"verdict inconclusive); noise_seeds=3 would add {len(what_if)} runs of the "

@@ -22,24 +22,16 @@ def main(argv: list[str] | None = None) -> int:
         specs = cli.tables(a["table"])
         show = cli.flag(a["show"], "show")
         cli.profile_dir(a["sweeps_root"], a["profile"])
-        from repro.report.build import build_report
+        from repro.report.build import build
 
         for spec in specs:
-            for path in build_report(spec, profile=a["profile"], sweeps_root=a["sweeps_root"],
-                                     results_root=a["results_root"]):
+            paths, text = build(spec, profile=a["profile"], sweeps_root=a["sweeps_root"],
+                                results_root=a["results_root"])
+            for path in paths:
                 print(path)
             if show:
-                print(_console(spec, a["profile"], a["sweeps_root"]))
+                print(text)
     except ReproError as e:
         return cli.fail(e)
     return 0
-
-
-def _console(spec, profile: str, sweeps_root: str) -> str:
-    from repro.report.collect import collect
-    from repro.report.markdown import render_console
-    from repro.report.table import cell_table
-
-    frame = collect(spec, profile=profile, sweeps_root=sweeps_root)
-    return render_console(spec, cell_table(spec, frame), profile, frame)
 

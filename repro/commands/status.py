@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 
 from repro.commands import args as cli
+from repro.core import outcomes
 from repro.core.errors import ReproError
 from repro.core.paths import CONF_DIR
 from repro.launch import claims
@@ -61,11 +62,8 @@ def _known(v) -> bool:
 
 
 def _state(rec: dict) -> str:
-    if rec["state"] == "failed":
-        return f"failed({rec['reason'] if _known(rec.get('reason')) else 'unknown'})"
-    if rec["state"] == "corrupt":
-        return f"corrupt({rec['problem']})"
-    return rec["state"]
+    return outcomes.label(rec["state"], rec["reason"] if _known(rec.get("reason")) else None,
+                          rec.get("problem"))
 
 
 def _time(rec: dict, now: datetime) -> str:

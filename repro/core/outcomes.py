@@ -42,6 +42,16 @@ SKIPPED = "skipped"  # the job found its cell done, or claimed by another live l
 LOST = "lost"        # the worker died, or the launcher returned nothing for it
 
 
+def label(state: str, reason=None, problem=None) -> str:
+    """A run's state as the commands show it: `failed(<reason>)`, `corrupt(<problem>)`,
+    or the state itself (python -m repro.plan, python -m repro.status)."""
+    if state == FAILED:
+        return f"failed({reason or 'unknown'})"
+    if state == CORRUPT:
+        return f"corrupt({problem})"
+    return state
+
+
 class Diverged(RuntimeError):
     """Training stopped because the model diverged: recorded as failed, class `kind`."""
 

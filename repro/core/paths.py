@@ -1,10 +1,13 @@
 """Where things live: the project checkout, its configs, and the run-folder scheme."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # repro/core/paths.py
-CONF_DIR = PROJECT_ROOT / "conf"
+# The config tree every command and Hydra read: the checkout's conf/, or a copy of it
+# named by REPRO_CONF_DIR (tests/test_bad_input.py writes its broken tables there).
+CONF_DIR = Path(os.environ.get("REPRO_CONF_DIR") or PROJECT_ROOT / "conf").resolve()
 
 
 def project_path(p: str | Path) -> Path:

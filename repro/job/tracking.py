@@ -1,9 +1,9 @@
 """Every run's training curves where researchers look: TensorBoard by default (`trackers=`).
 
 `TrackerHook` writes, on rank 0, every training iteration's logged values (the losses,
-the balancer's weights and KPIs, the LR) and, for ALWA, each window's statistics (the
-mean and std of the two weighted losses over its C iterations, and the statistic the
-rule compares), then the test results and the table's number (0-100) after the test,
+the balancer's weights and KPIs, the LR) and, for a rule that compares window statistics
+(ALWA; its `window_log` declaration), each window's statistics (the mean and std of the
+two weighted losses over its C iterations, and the statistic the rule compares), then the test results and the table's number (0-100) after the test,
 through mmengine's visualization backends:
 
 - `tensorboard`: mmengine's `TensorboardVisBackend`, writing its event file into the
@@ -30,7 +30,7 @@ from mmengine.visualization import MLflowVisBackend, TensorboardVisBackend, Wand
 from mmengine.visualization.vis_backend import force_init_env
 from omegaconf import DictConfig, OmegaConf
 
-from repro.balancer_options import groups_of
+from repro.balancers.base import groups_of, rule_named
 from repro.core.tracker_options import MLFLOW_DIR, check_trackers
 from repro.job.headline import headline
 
@@ -54,11 +54,11 @@ def tracker_hook(cfg: DictConfig, run_dir: Path) -> dict | None:
     if not names:
         return None
     b, windows = cfg.balancer, []
-    if b.name == "alwa":
+    window = rule_named(b.name).window_log(b)
+    if window:
         for group in groups_of(b):
             keys = cfg.detector.balance_keys if group == "anchor" else cfg.detector.roi_balance_keys
-            windows.append(dict(prefix=GROUP_PREFIX[group], cls=keys.cls, reg=keys.reg,
-                                interval=int(b.interval), variant=int(b.variant)))
+            windows.append(dict(prefix=GROUP_PREFIX[group], cls=keys.cls, reg=keys.reg, **window))
     identity = {"profile": cfg.profile.name, "table": cfg.table.id, "cell": cfg.cell,
                 "seed": int(cfg.seed)}
     return dict(type="TrackerHook", trackers=names, run_dir=str(run_dir), identity=identity,

@@ -10,16 +10,20 @@ pair. Which keys form a group is configuration, not code:
 * the RoI-head group (`roi_balancer`, `roi_balance_keys`), when the balancer config's
   `groups` names it; it has its own instance of the rule (its own state).
 
-The rules' state (ALWA's alpha and windows, DWA's history, DTP's EMAs, ...) lives in
-the model's state dict through `get_extra_state`, so every checkpoint carries it. The
-weights are logged every iteration as `balancer_w_cls` / `balancer_w_reg` (RoI-head
-group: `balancer_roi_w_cls` / `_reg`; DTP also logs its KPIs as `balancer_kpi_cls` /
-`_reg`, nan where undefined): keys without "loss", so mmengine logs them and does not
-add them to the total loss.
+The rule is looked up by its config name in the registry of repro/balancers/ and the
+glue follows its declarations (repro/balancers/base.py), never its name. The rules'
+state (alpha and windows, period history, KPI averages, ...) lives in the model's state
+dict through `get_extra_state`, so every checkpoint carries it; a rule of learned
+weights is an nn.Module whose parameters are the model's. The weights are logged every
+iteration as `balancer_w_cls` / `balancer_w_reg` (RoI-head group: `balancer_roi_w_cls` /
+`_reg`; a rule that takes KPIs also logs them as `balancer_kpi_cls` / `_reg`, nan where
+undefined): keys without "loss", so mmengine logs them and does not add them to the
+total loss.
 
-DTP takes the KPIs of the anchor head named by `balance_kpi` (`repro/mmdet/head_kpi.py`).
-A DWA period of `"epoch"` is resolved by `BalancerEpochHook` from the run's train
-dataloader before the rule is built (and before a resumed state is loaded).
+A rule that takes KPIs reads those of the anchor head named by `balance_kpi`
+(`repro/mmdet/head_kpi.py`). A period of `"epoch"` (a rule's `epoch_setting`) is
+resolved by `BalancerEpochHook` from the run's train dataloader before the rule is built
+(and before a resumed state is loaded).
 """
 from __future__ import annotations
 
@@ -32,39 +36,40 @@ from mmengine.registry import HOOKS
 from mmdet.registry import MODELS
 from torch import nn
 
-from repro.balancers import ALWA, DTP, DWA, GuidedLoss, Static, UncertaintyWeighting
-from repro.balancer_options import EPOCH  # a DWA period in epochs
+from repro.balancers.base import EPOCH, RULES, rule_named
 from repro.mmdet.head_kpi import HeadKPITap
-
-RULES = {"alwa": ALWA, "static": Static, "guided_loss": GuidedLoss, "dwa": DWA,
-         "dtp": DTP, "uncertainty": UncertaintyWeighting}
 
 
 class BalancerHolder(nn.Module):
     """Keeps a pure balancer rule inside the model (state dict, device, parameters).
 
-    `spec` is the rule's type and parameters. A DWA `period: "epoch"` defers building
-    the rule until `resolve_epoch(iterations_per_epoch)`.
+    `spec` is the rule's type (its config name) and parameters. A rule's
+    `epoch_setting` given as `"epoch"` defers building the rule until
+    `resolve_epoch(iterations_per_epoch)`.
     """
 
     def __init__(self, spec: dict) -> None:
         super().__init__()
         params = dict(spec)
         self.name = params.pop("type")
-        if self.name not in RULES:
-            raise KeyError(f"unknown balancer {self.name!r}; known: {sorted(RULES)}")
-        self.pending = params if params.get("period") == EPOCH else None
-        if self.pending is not None and self.name != "dwa":
-            raise ValueError(f"period: {EPOCH} is a DWA setting, not one of {self.name!r}")
-        self.rule = None if self.pending is not None else RULES[self.name](**params)
+        self.rule_class = rule_named(self.name)
+        in_epochs = [k for k, v in params.items() if v == EPOCH]
+        self.pending = params if in_epochs else None
+        if in_epochs and in_epochs != [self.rule_class.epoch_setting]:
+            counted = "/".join(r.__name__ for r in RULES.values() if r.epoch_setting)
+            raise ValueError(f"{in_epochs[0]}: {EPOCH} is a {counted} setting, not one of "
+                             f"{self.name!r}")
+        self.rule = None if self.pending is not None else self.rule_class(**params)
 
     def resolve_epoch(self, iterations_per_epoch: int) -> None:
         if self.pending is not None:
-            self.rule = RULES[self.name](**{**self.pending, "period": int(iterations_per_epoch)})
+            period = self.rule_class.epoch_setting
+            self.rule = self.rule_class(**{**self.pending, period: int(iterations_per_epoch)})
             self.pending = None
 
     def get_extra_state(self):
-        return None if isinstance(self.rule, nn.Module) else self._built().state_dict()
+        # A rule of learned weights keeps its state in its parameters (the module's own).
+        return None if self.rule_class.learned else self._built().state_dict()
 
     def set_extra_state(self, state) -> None:
         if state is not None:
@@ -72,8 +77,9 @@ class BalancerHolder(nn.Module):
 
     def _built(self):
         if self.rule is None:
-            raise RuntimeError(f"{self.name} period: {EPOCH} was never resolved; the run "
-                               f"needs BalancerEpochHook in its custom_hooks")
+            raise RuntimeError(f"{self.name} {self.rule_class.epoch_setting}: {EPOCH} was "
+                               f"never resolved; the run needs BalancerEpochHook in its "
+                               f"custom_hooks")
         return self.rule
 
 
@@ -93,7 +99,8 @@ class BalancerEpochHook(Hook):
         for m in model.modules():
             if isinstance(m, BalancerHolder) and m.pending is not None:
                 m.resolve_epoch(iterations)
-                runner.logger.info(f"{m.name} period: {EPOCH} = {iterations} iterations")
+                runner.logger.info(f"{m.name} {m.rule_class.epoch_setting}: {EPOCH} = "
+                                   f"{iterations} iterations")
 
 
 def _total(value) -> torch.Tensor:
@@ -125,12 +132,14 @@ class BalancedLossMixin:
         if not self.balance_groups:
             raise ValueError("a balanced detector needs `balancer` and/or `roi_balancer`")
         self.kpi_tap = None
-        if balancer is not None and balancer["type"] == "dtp":
+        if balancer is not None and self.loss_balancer.rule_class.kpis:
             if not balance_kpi:
-                raise ValueError("DTP needs balance_kpi=dict(head=<anchor head>, cls=<kpi>)")
+                raise ValueError(f"{balancer['type']} needs balance_kpi=dict(head=<anchor "
+                                 f"head>, cls=<kpi>)")
             self.kpi_tap = HeadKPITap(_module_at(self, balance_kpi["head"]), balance_kpi["cls"])
-        if roi_balancer is not None and roi_balancer["type"] == "dtp":
-            raise ValueError("DTP's KPIs are read from an anchor head only, not the RoI head")
+        if roi_balancer is not None and self.roi_loss_balancer.rule_class.kpis:
+            raise ValueError(f"{roi_balancer['type']}'s KPIs are read from an anchor head "
+                             f"only, not the RoI head")
 
     def loss(self, batch_inputs, batch_data_samples) -> dict:
         if self.kpi_tap is not None:
@@ -154,9 +163,9 @@ class BalancedLossMixin:
                 cls.new_tensor(math.nan if k is None else k).detach() for k in kpis)
         losses[cls_key], losses[reg_key] = cls_w, reg_w
         # The weights applied in this iteration, as device tensors (no host sync):
-        # weighted / unweighted, except for uncertainty weighting, whose + s_k term is
-        # not a factor and which reports exp(-s_k).
-        if isinstance(rule, nn.Module):
+        # weighted / unweighted, except for learned weights (uncertainty weighting's + s_k
+        # term is not a factor), which the rule reports itself.
+        if rule.learned:
             w = rule.weights
             w_cls, w_reg = cls_w.new_tensor(w["cls"]), cls_w.new_tensor(w["reg"])
         else:

@@ -25,7 +25,6 @@ the claim is encoded as the paper means it) and on the reproduced cells, where
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +33,7 @@ import yaml
 
 from repro.core.errors import ReproError
 from repro.core.paths import CONF_DIR
-from repro.report.claim_kinds import HOLDS, KINDS
+from repro.report.claim_kinds import KINDS
 from repro.report.evidence import Source, paper_source, reproduced_source
 from repro.table.spec import TableSpec
 
@@ -111,30 +110,3 @@ def evaluate(spec: TableSpec, claims: list[Claim], cells: pd.DataFrame) -> pd.Da
         out.append(dict(zip(RESULT_COLUMNS, (spec.name, c.id, c.conclusion, c.kind, c.text,
                                              pv, pn, rv, rn))))
     return pd.DataFrame(out, columns=RESULT_COLUMNS)
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|")
-
-
-def render_claims(results: pd.DataFrame) -> str:
-    if results.empty:
-        return ""
-    lines = ["## Claims", "",
-             "Each claim is checked on the paper's numbers (as exact) and on ours; a "
-             "difference counts only outside the measured seed-to-seed noise (95%, "
-             "t(0.975, dof) standard errors); evidence within it is inconclusive "
-             "(repro/report/noise.py, repro/report/claim_kinds.py).", "",
-             "| claim | the paper says | check | paper | reproduced |", "|---|---|---|---|---|"]
-    for r in results.itertuples():
-        name = f"{r.claim} (conclusion {r.conclusion})" if r.conclusion else r.claim
-        ours = r.reproduced if r.reproduced == HOLDS else f"**{r.reproduced}**"
-        lines.append("| " + " | ".join(_cell(x) for x in (
-            name, f"“{r.text}”", f"`{r.kind}`", f"{r.paper}: {r.paper_numbers}",
-            f"{ours}: {r.numbers}")) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def write_claims_csv(results: pd.DataFrame, path: Path) -> Path:
-    results.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
-    return path

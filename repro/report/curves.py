@@ -4,12 +4,20 @@ Figure 1 of ALWA shows the RPN's classification and regression losses over train
 (classification dominates); Figure 3 the window statistics ALWA compares. For any run
 whose scalars carry `balancer_w_cls` we plot the balanced pair of losses (the detector's
 `balance_keys`, as trained, i.e. weighted; and unweighted, loss / weight), the two
-weights, and, when the run's config says `balancer.name: alwa`, the mean and sample
-std of the weighted losses over each complete window of C = `balancer.interval`
-iterations: exactly the numbers ALWA_1 (mean + std) and ALWA_2 (std) compare.
+weights, and, for a rule whose config entry declares `curves: {windows: interval}`
+(ALWA), the mean and sample std of the weighted losses over each complete window of
+C = `balancer.interval` iterations: exactly the numbers ALWA_1 (mean + std) and ALWA_2
+(std) compare.
+
+What to draw is the `curves:` declaration of the balancer's entry in conf/balancer/
+(found by the run's `balancer.name`; the rules themselves import torch, the report
+does not): `w_cls` names the classification weight (ALWA: alpha), `windows` the
+setting that holds the window length, `unweighted: false` drops the loss / weight
+lines of a rule whose weighted loss is not a multiple of the loss (learned weights).
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import statistics
@@ -21,11 +29,37 @@ matplotlib.use("Agg")  # files only; never a display
 import matplotlib.pyplot as plt  # noqa: E402
 import yaml  # noqa: E402
 
+from repro.core.errors import ReproError  # noqa: E402
+from repro.core.paths import CONF_DIR  # noqa: E402
 from repro.report.figures import save_figure  # noqa: E402
 
 WEIGHT_KEYS = ("balancer_w_cls", "balancer_w_reg")
 # The balanced pair when config.yaml does not name it: two-stage (RPN), then one-stage.
 DEFAULT_KEYS = (("loss_rpn_cls", "loss_rpn_bbox"), ("loss_cls", "loss_bbox"))
+
+
+CURVES = {"w_cls": None, "windows": None, "unweighted": True}  # a rule that declares none
+
+
+def declared_curves(name: str | None) -> dict:
+    """The `curves:` declaration of the balancer entries named `name` (conf/balancer/)."""
+    found = [(p, d) for p, d in _entries() if d.get("name") == name]
+    shapes = {repr(d.get("curves") or {}) for _, d in found}
+    if len(shapes) > 1:
+        raise ReproError(f"conf/balancer/: the entries of balancer {name!r} "
+                         f"({', '.join(p.name for p, _ in found)}) declare different curves; "
+                         f"give them the same `curves:`")
+    unknown = set(found[0][1].get("curves") or {}) - set(CURVES) if found else set()
+    if unknown:
+        raise ReproError(f"{found[0][0]}: curves.{sorted(unknown)[0]} is not a curve "
+                         f"declaration; use {', '.join(CURVES)}")
+    return {**CURVES, **((found[0][1].get("curves") or {}) if found else {})}
+
+
+@functools.lru_cache(maxsize=1)
+def _entries() -> tuple:
+    return tuple((p, yaml.safe_load(p.read_text()) or {})
+                 for p in sorted((CONF_DIR / "balancer").glob("*.yaml")))
 
 
 def has_balancer_weights(run_dir: Path) -> bool:
@@ -117,20 +151,20 @@ def balancer_figure(run_dir: Path, out_dir: Path, name: str, heading: str) -> li
         return []
     cfg = _config(run_dir)
     balancer = cfg.get("balancer") or {}
-    interval = balancer.get("interval") if balancer.get("name") == "alwa" else None
+    curves = declared_curves(balancer.get("name"))
+    interval = balancer.get(curves["windows"]) if curves["windows"] else None
     cls_key, reg_key = _pair(cfg, rows[0])
     it = [r["iter"] for r in rows]
     fig, axes = plt.subplots(2 if interval else 1, 2, squeeze=False, layout="constrained",
                              figsize=(12, 8 if interval else 4.2))
-    _plot_losses(axes[0][0], it, rows, cls_key, reg_key,
-                 unweighted=balancer.get("name") != "uncertainty")
+    _plot_losses(axes[0][0], it, rows, cls_key, reg_key, unweighted=curves["unweighted"])
     ax = axes[0][1]
-    alwa = balancer.get("name") == "alwa"  # ALWA's alpha is the classification weight
+    w_cls = curves["w_cls"]  # what the classification weight is called (ALWA: alpha)
     ax.plot(it, _series(rows, WEIGHT_KEYS[0]), color="tab:red",
-            label="w_cls (alpha)" if alwa else "w_cls")
+            label=f"w_cls ({w_cls})" if w_cls else "w_cls")
     ax.plot(it, _series(rows, WEIGHT_KEYS[1]), color="tab:blue", ls="--", label="w_reg")
     ax.set(xlabel="iteration", ylabel="loss weight",
-           title="applied weights: alpha over training" if alwa else "applied weights")
+           title=f"applied weights: {w_cls} over training" if w_cls else "applied weights")
     if interval:
         _plot_windows(axes[1], rows, cls_key, reg_key, int(interval))
     for a in axes.flat:

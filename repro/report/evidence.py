@@ -128,7 +128,7 @@ def _number(x) -> float | None:
 
 
 def reproduced_source(cells: pd.DataFrame) -> Source:
-    """From `repro.report.table.cell_table`: one row per cell with its mean, n, state,
+    """From `repro.report.cells.cell_table`: one row per cell with its mean, n, state,
     its domain's noise and its delta to its reference."""
     out, deltas, sigmas = {}, {}, {}
     for e in cells.to_dict("records"):

@@ -27,10 +27,10 @@ import pandas as pd
 
 from repro.core.errors import ReproError
 from repro.core.outcomes import NAMED_OUTCOMES
+from repro.report.cell_text import MARK, significance_mark
 from repro.report.figures import plt, save_figure
 from repro.report.noise import critical
 from repro.report.selectors import select_columns, select_rows
-from repro.report.table import MARK, significance_mark
 from repro.table.spec import Column, Row, TableSpec
 
 KINDS = {"bars": ("x", "value"), "lines": ("x", "xlabel", "xscale")}

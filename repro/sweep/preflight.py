@@ -1,7 +1,9 @@
 """Checks on a composed cell config that run before any job starts.
 
-Pure (no mmdet import): values a user can get wrong, and the files the paper profile
-needs but cannot download (pretrained weights, datasets).
+No mmdet import: values a user can get wrong, and the files the paper profile needs but
+cannot download (pretrained weights, datasets). A cell's balancer entry is checked by
+the rule itself (repro/balancers/entry.py builds it once), which imports torch: only
+when a cell is checked, so a sweep with nothing left to run starts without it.
 """
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import math
 
 from omegaconf import DictConfig, OmegaConf
 
-from repro.balancer_options import check_balancer_options
 from repro.core.errors import ReproError
 from repro.core.paths import project_path
 
@@ -34,14 +35,9 @@ def _positive(value, name: str, where: str) -> None:
 
 
 def check_job(cfg: DictConfig, where: str) -> None:
-    check_balancer_options(OmegaConf.to_container(cfg.balancer), where)
-    # The loss weights of Table 1, and ALWA's lambda0 and C (Table 6).
-    for key in ("cls_weight", "reg_weight", "lambda0", "interval"):
-        if key in cfg.balancer:
-            _positive(cfg.balancer[key], f"balancer.{key}", where)
-    if "interval" in cfg.balancer and not isinstance(cfg.balancer.interval, int):
-        raise ReproError(f"{where}: balancer.interval={cfg.balancer.interval!r} (C) must be "
-                         f"a whole number of iterations")
+    from repro.balancers.entry import check_entry  # torch: only when a cell will run
+
+    check_entry(OmegaConf.to_container(cfg.balancer), where)
     _positive(cfg.optimizer.lr, "optimizer.lr", where)
     if cfg.dataset.family == "voc":
         unknown = set(cfg.dataset.train_sets) - {"VOC2007", "VOC2012"}

@@ -25,7 +25,7 @@ from repro.launch import claims
 from repro.launch.launcher import Launched, Launcher, Resources
 from repro.sweep import announce
 from repro.sweep.choices import explain_compose_error
-from repro.sweep.compose_cache import CachedCompose
+from repro.sweep.compose import Composer
 from repro.sweep.console import quiet_launchers, say, shown_path, wants_bar
 from repro.sweep.expand import Job, expand, pending
 from repro.sweep.preflight import check_job
@@ -121,7 +121,8 @@ def check_jobs(sweep: Sweep, todo: list[Job], compose: Callable[[list[str]], Dic
     missing dataset fails the whole launch up front, with nothing written under sweeps/.
     Then the batches (jobs of one shape go out together, at most max_batch_size at once),
     which the launcher checks too (SLURM: an unknown partition, too many GPUs)."""
-    compose = CachedCompose(compose)
+    compose = Composer(compose, context=list(OmegaConf.select(
+        sweep.config, "hydra.overrides.task", default=None) or []))
     shapes: dict[Resources, list[int]] = {}
     for i, job in enumerate(todo):
         try:

@@ -1,7 +1,7 @@
 """The regenerated table as a LaTeX tabular a paper can `\\input`: the markdown's layout.
 
 Same rows, columns, row groups and cell text as results/<profile>/<table>.md
-(repro/report/table.py), with the table's note as a comment and as full-width rows under
+(repro/report/layout.py), with the table's note as a comment and as full-width rows under
 the body (where a caption's note would go). Only plain LaTeX (\\hline, \\multicolumn),
 so the including document needs no package; wide tables can be wrapped in \\resizebox
 there. pdflatex is not part of the environment: tests/test_report_render.py checks the
@@ -15,8 +15,11 @@ import textwrap
 
 import pandas as pd
 
-from repro.report import table
+from repro.report import layout
+from repro.report.reported import ReportedTable
 from repro.table.spec import TableSpec
+
+SUFFIX = ".tex"
 
 _SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
              "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -53,11 +56,10 @@ def _note_rows(text: str, n_columns: int, width: int = 90, prefix: str = "Note: 
             for line in textwrap.wrap(f"{prefix}{text}", width)]
 
 
-def render_latex(spec: TableSpec, cells: pd.DataFrame, profile: str) -> str:
-    from repro.report.markdown import body_rows
-
+def render(table: ReportedTable, cells: pd.DataFrame) -> str:
+    spec, profile = table.spec, table.profile
     n = len(spec.columns) + 1
-    legend = " ".join([*table.legend(spec), table.noise_legend(spec, cells)])
+    legend = " ".join([*layout.legend(spec), layout.noise_legend(spec, cells)])
     lines = [f"% {spec.paper} Table {spec.number}, reproduced ({profile} profile). {legend}",
              r"% Written by python -m repro.report; \input{} it inside a table environment."]
     if spec.note:
@@ -69,7 +71,7 @@ def render_latex(spec: TableSpec, cells: pd.DataFrame, profile: str) -> str:
     lines.append(" & ".join(escape(x) for x in [spec.row_header, *(c.label for c in spec.columns)])
                  + r" \\")
     lines.append(r"\hline")
-    for label, texts in body_rows(spec, cells):
+    for label, texts in layout.body_rows(spec, cells):
         if label is None:  # a row group starts (ALWA Table 2: detector x backbone)
             if lines[-1] != r"\hline":
                 lines.append(r"\hline")
@@ -79,7 +81,7 @@ def render_latex(spec: TableSpec, cells: pd.DataFrame, profile: str) -> str:
             lines.append(" & ".join([escape(label), *(escape(t) for t in texts)]) + r" \\")
     lines.append(r"\hline")
     # What the '*' marks and the measured noise (repro/report/noise.py), under the body.
-    lines += [*_note_rows(table.noise_legend(spec, cells), n, prefix=""), r"\hline"]
+    lines += [*_note_rows(layout.noise_legend(spec, cells), n, prefix=""), r"\hline"]
     if spec.note:
         lines += [*_note_rows(spec.note, n), r"\hline"]
     lines.append(r"\end{tabular}")
