@@ -24,7 +24,9 @@ PROFILE = ["train_dataloader.batch_size", "*dataloader.num_workers",
            "randomness", "default_hooks.logger.interval", "default_hooks.checkpoint",
            "default_hooks.visualization", "custom_hooks", "visualizer.vis_backends",
            "env_cfg.cudnn_benchmark", "auto_scale_lr.enable", "auto_scale_lr.base_batch_size",
-           "launcher"]
+           "launcher",
+           # the shipped batch sampler inside one that resumes mid-epoch (preemption)
+           "train_dataloader.batch_sampler"]
 # A rehearsal (conf/rehearse/true.yaml): each dataset's first images, and the iteration
 # schedule of apply_schedule.
 REHEARSAL = ["*dataloader.dataset*.indices", "model.balancer.interval",

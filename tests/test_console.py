@@ -86,7 +86,8 @@ def test_the_closing_lines_count_outcomes_and_name_the_written_tables(sweep):
     tmp, r = sweep
     lines = _console(r)
     [finished] = [l for l in lines if l.startswith("finished ")]
-    assert re.fullmatch(r"finished 2 jobs in \d+ s: 1 done, 1 failed \(error 1\)", finished)
+    assert re.fullmatch(r"finished 2 jobs in \d+ s: 1 done, 1 failed \(error 1\), 0 skipped, "
+                        r"0 lost", finished)
     assert f"failed: {_table(tmp) / FAILED / 'seed0' / 'error.log'}" in lines
     [report] = [l for l in lines if l.startswith("report written: ")]
     written = report.removeprefix("report written: ").split(", ")

@@ -44,7 +44,11 @@ def test_paper_profile_voc_sgd_cell_has_the_papers_settings(tmp_path):
     assert [d.data_prefix.sub_data_root for d in train.dataset.datasets] == ["VOC2012/"]
     assert train.dataset.datasets[0].data_root == "/d/VOCdevkit/"
     assert mm.test_dataloader.dataset.ann_file == "VOC2007/ImageSets/Main/test.txt"
-    assert mm.train_cfg == {"type": "EpochBasedTrainLoop", "max_epochs": 12, "val_interval": 13}
+    # mmengine's epoch loop, resumable mid-epoch (preemption), on the shipped batch sampler.
+    assert mm.train_cfg == {"type": "ResumableEpochBasedTrainLoop", "max_epochs": 12,
+                            "val_interval": 13}
+    assert mm.train_dataloader.batch_sampler == {
+        "type": "ResumableBatchSampler", "inner": {"type": "AspectRatioBatchSampler"}}
     steps = [s for s in mm.param_scheduler if s.type == "MultiStepLR"]
     assert steps[0].milestones == [8, 11]
     assert mm.test_evaluator.type == "VOCMetric" and mm.test_evaluator.eval_mode == "11points"

@@ -130,3 +130,16 @@ def test_rehearse_needs_the_paper_profile(tmp_path):
     with pytest.raises(ReproError, match="rehearse=true rehearses the paper profile; add "
                                          "profile=paper"):
         check_job(cfg, "cell x")
+
+
+@pytest.mark.parametrize("table,cell_id", [("1", "w1.00-1.00__voc_sgd_l1"),
+                                           ("hcral-7", "r50__testdev")])
+def test_rehearsal_and_paper_configs_fit_the_schema(tmp_path, table, cell_id):
+    from omegaconf import OmegaConf
+
+    from repro.sweep.schema import check_config
+
+    for extra in ((), ("rehearse='true'",)):
+        cfg, _ = built(table, cell_id, tmp_path, *extra)
+        groups = {g: OmegaConf.to_container(cfg[g]) for g in ("profile", "dataset", "detector")}
+        check_config(groups, "cell x")  # lr_batch, warmup_start, dataset counts: known keys

@@ -8,6 +8,7 @@ import pytest
 
 from repro.commands.status import main as status_main
 from repro.core import records
+from repro.launch import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,8 +26,10 @@ def _some_records(root):
             slurm_job_id=None, seconds=11.751)
     _record(root, "w1.00-1.00__voc_sgd_l1", 1, "failed", reason="nan", host="node7", pid=88,
             slurm_job_id="4242_3", seconds=95.0)
-    _record(root, "w0.10-0.50__voc_sgd_l1", 0, "running", host="node7", pid=90,
-            slurm_job_id="4243", started="2026-11-20T10:00:00+00:00")
+    running = _record(root, "w0.10-0.50__voc_sgd_l1", 0, "running", host="node7", pid=90,
+                      slurm_job_id="4243", started="2026-11-20T10:00:00+00:00")
+    # Its claim, held by a live process (this one): it is running, not lost.
+    records.write_json(running / claims.CLAIM, claims.owner("launch-a"))
     _record(root, "w0.10-0.75__voc_sgd_l1", 0, "done", host="vm", pid=1, seconds=4000)
 
 
@@ -48,6 +51,21 @@ def test_status_lists_every_cell_and_seed(tmp_path, capsys):
     assert ("w2.00-2.00__coco_adamw_l1", "1") not in rows
     assert lines[-1] == ("144 runs (120 cells x 1 seed; 6 reference cells seeds 0-4): 1 done, "
                          "1 failed, 1 running, 1 corrupt, 140 pending")
+
+
+def test_a_running_record_no_process_runs_is_lost(tmp_path, capsys):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    d = _record(tmp_path, "w0.10-0.50__voc_sgd_l1", 0, "running", host="vm", pid=dead.pid,
+                slurm_job_id=None, started="2026-11-20T10:00:00+00:00")
+    records.write_json(d / claims.CLAIM, {**claims.owner("launch-a"), "pid": dead.pid})
+    _record(tmp_path, "w0.10-0.75__voc_sgd_l1", 0, "running", host="vm", pid=1)  # no claim
+    assert status_main(["table=1", f"sweeps_root={tmp_path}"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {tuple(l.split()[:2]): " ".join(l.split()[2:]) for l in lines[2:-1]}
+    assert rows[("w0.10-0.50__voc_sgd_l1", "0")] == f"lost vm pid {dead.pid} -"
+    assert rows[("w0.10-0.75__voc_sgd_l1", "0")] == "lost vm pid 1 -"
+    assert lines[-1].endswith("0 done, 0 failed, 0 running, 2 lost, 142 pending")
 
 
 def test_status_takes_the_seeds_of_the_sweep(tmp_path, capsys):

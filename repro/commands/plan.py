@@ -1,6 +1,6 @@
 """python -m repro.plan table=N [profile=smoke|paper] [launcher=local|slurm] [seeds=N]
 [noise_seeds=N] [cells=PATTERN] [sweeps_root=sweeps] [gpu=v100|a100|h100|h200] [s_per_iter=S]
-[retry_failed=false] [force=false]
+[retry_failed=false] [force=false] [keep_weights=false]
 
 Price a table before running it: every cell and seed with its state (done, failed,
 running, pending) from the run records, which of them a launch would run and how it
@@ -10,7 +10,10 @@ parallelism and GPUs per job), and what they cost: GPU-hours under the paper pro
 figure per detector and GPU type from conf/cost.yaml, overridable here), CPU minutes
 under the smoke profile (measured seconds per cell, conf/cost.yaml). It also prices the
 table's noise estimate: the runs its reference cells add with `noise_seeds` seeds (the
-profile's default: 5 under smoke, 1 under paper), or what noise_seeds=3 would cost.
+profile's default: 5 under smoke, 1 under paper), or what noise_seeds=3 would cost. And
+the disk the table needs (conf/cost.yaml `disk`): at its peak (the runs that train at
+once, each with a checkpoint and the next one being written, plus every run's records)
+and at its end (the records; and the final weights with keep_weights=true).
 
 Each cell is priced from its config composed as its job composes it (Hydra, through
 repro/sweep/compose.py: each set of group choices once, kept on disk), and its state
@@ -39,7 +42,7 @@ from repro.table.spec import TableSpec
 
 DEFAULTS = {"table": "all", "profile": "smoke", "launcher": "local", "seeds": "1",
             "noise_seeds": "", "cells": "", "sweeps_root": "sweeps", "gpu": "", "s_per_iter": "",
-            "retry_failed": "false", "force": "false"}
+            "retry_failed": "false", "force": "false", "keep_weights": "false"}
 
 
 def _yaml(path: Path) -> dict:
@@ -64,6 +67,7 @@ class Run:
     gpus: int
     images_per_gpu: int
     would_run: bool
+    optimizer: str = "SGD"  # the optimizer entry's type: its state's size in a checkpoint
     cost: float = 0.0  # seconds (smoke: CPU) or GPU-hours (paper)
     noise: bool = False  # a run only the noise estimate asks for (a reference cell's extra seed)
 
@@ -96,7 +100,8 @@ def runs(spec: TableSpec, a: dict, compose: Composer, noise: int | None = None) 
     return [compose.read(job.overrides, lambda cfg: Run(
         job.cell.id, job.seed, _state(records.read_status(job.run_dir)), str(cfg.detector.name),
         OmegaConf.to_container(cfg.dataset, resolve=True), int(cfg.profile.get("gpus") or 0),
-        int(cfg.profile.images_per_gpu), job.run_dir in todo, noise=job.run_dir not in plain))
+        int(cfg.profile.images_per_gpu), job.run_dir in todo, optimizer=str(cfg.optimizer.type),
+        noise=job.run_dir not in plain))
         for job in jobs]
 
 
@@ -197,7 +202,52 @@ def _lines(spec: TableSpec, a: dict, profile: dict, items: list[Run],
         lines.append(f"Cost of the runs to go: {total / 60:.1f} CPU-minutes, about "
                      f"{total / 60 / n:.1f} minutes of wall time at {n} at a time "
                      f"(measured seconds per cell, conf/cost.yaml)")
+    lines.append(disk_line(items, todo, a, profile, cost))
     return lines
+
+
+def at_once(todo: list[Run], a: dict, profile: dict) -> int:
+    """How many of the runs to go train at the same time."""
+    if a["launcher"] == "slurm":
+        par = (profile.get("slurm") or {}).get("array_parallelism") or len(todo)
+    else:
+        par = int(os.environ.get("REPRO_LOCAL_JOBS", "2"))
+    return min(len(todo), int(par))
+
+
+def run_disk(r: Run, a: dict, cost: dict) -> tuple[float, float, float]:
+    """(weights, checkpoint, records) of one run, in MB."""
+    d = cost["disk"]
+    if a["profile"] == "paper":
+        weights = float(_glob(d["weights_mb"], r.detector, "weights_mb"))
+        iters = paper_iterations(r, cost["paper"])
+    else:
+        weights, iters = float(d["smoke_weights_mb"]), 0
+    ckpt = weights * (1 + d["optimizer_slots"].get(r.optimizer, 1))
+    return weights, ckpt, d["records_mb"] + d["records_mb_per_kiter"] * iters / 1000
+
+
+def disk_line(items: list[Run], todo: list[Run], a: dict, profile: dict, cost: dict) -> str:
+    """The disk the table needs at its peak (the runs that train at once each hold one
+    checkpoint and write the next; every run's records) and at its end (records, plus the
+    final weights with keep_weights=true)."""
+    sizes = {id(r): run_disk(r, a, cost) for r in items}
+    records_mb = sum(rec for _, _, rec in sizes.values())
+    keep = cli.flag(a["keep_weights"], "keep_weights")
+    kept = sum(w for w, _, _ in sizes.values()) if keep else 0.0
+    n = at_once(todo, a, profile)
+    largest = sorted((sizes[id(r)][1] for r in todo), reverse=True)[:n]
+    done_weights = sum(sizes[id(r)][0] for r in items if not r.would_run) if keep else 0.0
+    peak = records_mb + 2 * sum(largest) + done_weights
+    end = records_mb + kept
+    return (f"Disk: {_gb(peak)} at the peak ({n} run(s) at once x 2 checkpoints of up to "
+            f"{max(largest, default=0):,.0f} MB, plus records), {_gb(end)} at the end "
+            f"(records{'; keep_weights=true: + final weights' if keep else ''}; "
+            f"conf/cost.yaml disk)")
+
+
+def _gb(mb: float) -> str:
+    return f"{mb / 1000:,.1f} GB" if mb >= 1000 else f"{mb:,.0f} MB"
 
 
 def _noise_lines(spec: TableSpec, a: dict, items: list[Run], cost: dict, unit: str,

@@ -1,12 +1,14 @@
 """python -m repro.status [table=1|all] [profile=smoke] [sweeps_root=sweeps] [seeds=N|[0,3]]
 [noise_seeds=N] [summary=false]
 
-Where a sweep stands, from the run records only (never the launcher or SLURM): each
-cell x seed as done, failed(reason), running, corrupt(problem), queued (no record yet,
-but a launch claimed it: the SLURM job that will run it, repro/launch/claims.py) or
+Where a sweep stands, from the run records: each cell x seed as done, failed(reason),
+running, lost (the record says running, but no process runs it: its claim is stale, the
+worker or SLURM job is gone; SLURM's accounting word when sacct has one, e.g.
+lost(OUT_OF_MEMORY); the next launch resumes it), corrupt(problem), queued (no record
+yet, but a launch claimed it: the SLURM job that will run it, repro/launch/claims.py) or
 pending (nothing yet), where it ran (host, pid, SLURM job), how long it took or has been
-running, and a count line. SLURM's own word is never asked: a job SLURM calls COMPLETED
-whose record says failed is failed. The seeds expected per cell are those the sweep
+running, and a count line. The record is the truth: a job SLURM calls COMPLETED whose
+record says failed is failed; SLURM is asked only whether a `running` one still runs. The seeds expected per cell are those the sweep
 runs (repro/sweep/expand.py::cell_seeds): seeds= (as given to the sweep; by default every
 seed that has a folder in a cell other than the reference cells), and for the reference
 cells also 0..noise_seeds-1 (the profile's default, conf/profile/<name>.yaml). Each table also has a one-line
@@ -27,6 +29,7 @@ from repro.core import outcomes
 from repro.core.errors import ReproError
 from repro.core.paths import CONF_DIR
 from repro.launch import claims
+from repro.launch.accounting import final_states
 from repro.report.collect import collect, table_dir
 from repro.sweep.expand import cell_seeds, parse_seeds
 from repro.table.spec import TableSpec
@@ -34,7 +37,7 @@ from repro.table.spec import TableSpec
 DEFAULTS = {"table": "all", "profile": "smoke", "sweeps_root": "sweeps", "seeds": "",
             "noise_seeds": "",
             "summary": "false"}
-ORDER = ("done", "failed", "running", "queued", "corrupt", "pending")
+ORDER = ("done", "failed", "running", "lost", "queued", "corrupt", "pending")
 
 
 def duration(seconds) -> str:
@@ -129,6 +132,7 @@ def _table(spec: TableSpec, *, profile: str, sweeps_root, seeds: str = "",
     extra = sorted(set(found) - set(keys))  # seeds beyond what the sweep runs
     keys += extra
     folder = table_dir(spec, profile=profile, sweeps_root=sweeps_root)
+    _mark_lost(found, folder)
     for row, col, seed in keys:
         rec = found.get((row, col, seed))
         if rec is None:  # a claim without a record: queued (or starting)
@@ -144,7 +148,7 @@ def _table(spec: TableSpec, *, profile: str, sweeps_root, seeds: str = "",
         where, took = (_where(rec), _time(rec, now)) if rec else ("-", "-")
         lines.append(f"{row + '__' + col:<{width}}  {seed:>4}  {state:<16}  {where:<28}  {took}")
     tally = ", ".join(f"{counts[s]} {s}" for s in ORDER
-                      if counts[s] or s not in ("queued", "corrupt"))
+                      if counts[s] or s not in ("lost", "queued", "corrupt"))
     refs = [c for c in cells if len(per_cell[c.id]) > len(wanted)]
     noise = f"; {len(refs)} reference cells seeds 0-{max(per_cell[refs[0].id])}" if refs else ""
     lines.append(f"{len(keys)} runs ({len(cells)} cells x {len(wanted)} seed"
@@ -152,12 +156,27 @@ def _table(spec: TableSpec, *, profile: str, sweeps_root, seeds: str = "",
     return lines, summary_line(spec, len(keys), counts, reasons)
 
 
+def _mark_lost(found: dict, folder) -> None:
+    """A `running` record whose claim is gone or stale (its process or SLURM job ended
+    without an outcome: OOM killer, scancel, node failure) is `lost`."""
+    running = {k: r for k, r in found.items() if r["state"] == "running"}
+    held = {k: claims.read(folder / f"{k[0]}__{k[1]}" / f"seed{k[2]}") for k in running}
+    live = claims.Liveness()
+    live.prefetch(held.values())
+    gone = [k for k in running if held[k] is None or live(held[k]) is False]
+    ids = [str(running[k].get("slurm_job_id")) for k in gone if _known(running[k].get("slurm_job_id"))]
+    said = final_states(ids)
+    for k in gone:
+        found[k] = {**running[k], "state": outcomes.LOST,
+                    "problem": said.get(str(running[k].get("slurm_job_id")))}
+
+
 def summary_line(spec: TableSpec, runs: int, counts: Counter, reasons: Counter) -> str:
     """`table2   ALWA Table 2    84 runs: 80 done, 2 failed (nan 2), ... - 98% finished`"""
     tally = ", ".join(f"{counts[s]} {s}" + (
         f" ({', '.join(f'{r} {n}' for r, n in sorted(reasons.items()))})"
         if s == "failed" and reasons else "")
-        for s in ORDER if counts[s] or s not in ("queued", "corrupt"))
+        for s in ORDER if counts[s] or s not in ("lost", "queued", "corrupt"))
     finished = counts["done"] + counts["failed"]
     share = f"{100 * finished / runs:.0f}%" if runs else "-"
     return (f"{spec.id:<9} {spec.paper + ' Table ' + str(spec.number):<14} {runs:>5} runs: "

@@ -12,6 +12,8 @@ Pure: no torch, no mmdet, so the report, the status command and the rules share 
 """
 from __future__ import annotations
 
+import errno
+
 from repro.core.errors import ReproError
 
 # The states a record says (status.json "state").
@@ -22,9 +24,12 @@ RECORD_STATES = (DONE, FAILED, RUNNING)
 NAN = "nan"            # a non-finite loss or prediction: the run diverged
 OVERFLOW = "overflow"  # a balancer's weight computation overflowed (DWA's exp)
 OOM = "oom"            # out of (GPU or host) memory
+TIMEOUT = "timeout"    # SLURM's time limit after the last requeue (profile.slurm.max_num_timeout)
+HANG = "hang"          # a rank waited in a collective beyond profile.dist_timeout_s
+DISK = "disk"          # the disk (or the quota) was full
 CONFIG = "config"      # bad input found only inside the job (a ReproError)
 ERROR = "error"        # anything else: a bug or a broken environment
-FAILURE_CLASSES = (NAN, OVERFLOW, OOM, CONFIG, ERROR)
+FAILURE_CLASSES = (NAN, OVERFLOW, OOM, TIMEOUT, HANG, DISK, CONFIG, ERROR)
 # The failures that are results: a table cell may hold them as the paper's value, and the
 # report shows them as outcomes (worse than any number), not as missing data.
 NAMED_OUTCOMES = (NAN, OVERFLOW)
@@ -49,6 +54,8 @@ def label(state: str, reason=None, problem=None) -> str:
         return f"failed({reason or 'unknown'})"
     if state == CORRUPT:
         return f"corrupt({problem})"
+    if state == LOST and problem:  # SLURM accounting's word: lost(OUT_OF_MEMORY)
+        return f"lost({problem})"
     return state
 
 
@@ -67,6 +74,20 @@ def failure_class(error: BaseException) -> str:
         return error.kind
     if isinstance(error, ReproError):
         return CONFIG
+    if type(error).__name__ == "UncompletedJobError":  # submitit: no requeue left
+        return TIMEOUT
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DISK
+    if is_collective_timeout(error):
+        return HANG
     if "out of memory" in str(error).lower() or isinstance(error, MemoryError):
         return OOM
     return ERROR
+
+
+def is_collective_timeout(error: BaseException) -> bool:
+    """A rank waited in a collective past the process group's timeout (gloo, NCCL):
+    torch.distributed's error types by name, or gloo's and NCCL's own messages."""
+    text = str(error).lower()
+    dist = any(k.__name__ in ("DistBackendError", "DistError") for k in type(error).__mro__)
+    return (dist or "gloo" in text or "nccl" in text) and ("timed out" in text or "timeout" in text)

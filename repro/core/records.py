@@ -1,8 +1,14 @@
 """A run's record: status.json, metrics.json, provenance.json, written atomically.
 
 The record is the truth about a run (not the launcher, not SLURM): `done`, `failed`
-with a reason class, or `running` (repro/core/outcomes.py names every outcome). Readers never see a half-written file because every
-write goes to a temporary file in the same folder and is renamed into place.
+with a reason class, or `running` (repro/core/outcomes.py names every outcome). Readers
+never see a half-written file because every write goes to a temporary file in the same
+folder, is fsynced, renamed into place, and the folder's entry fsynced too: a node crash
+leaves the old record or the new one, never an empty file. On a full disk the write fails before the rename, so the record it would
+have replaced stays as it was.
+
+Appended records (`scalars.jsonl`) are written line by line with one `write` and an
+fsync per flush; a kill can still leave a torn last line, which `read_jsonl` drops.
 """
 from __future__ import annotations
 
@@ -29,10 +35,55 @@ def write_json(path: Path, obj: Any) -> None:
         with os.fdopen(fd, "w") as f:
             json.dump(obj, f, indent=2, sort_keys=True, default=str)
             f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+    sync_dir(path.parent)
+
+
+def sync_dir(folder: Path) -> None:
+    """fsync a folder, so that a rename or a new file in it survives a crash."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append_lines(path: Path, lines: list[str]) -> None:
+    """Append whole lines in one write, fsynced (a kill leaves at most a torn last line)."""
+    if not lines:
+        return
+    data = ("\n".join(lines) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The rows of a JSON-lines record; a torn last line (a write a kill cut short) is
+    dropped, a line torn anywhere else is an error (the file was damaged otherwise)."""
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    rows = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            if any(rest.strip() for rest in lines[i + 1:]):
+                raise ValueError(f"{path}: line {i + 1} is not JSON (the file is damaged; "
+                                 f"delete the run folder to run the cell afresh)") from None
+            break  # the torn tail of an interrupted append
+    return rows
 
 
 def read_json(path: Path) -> dict | None:

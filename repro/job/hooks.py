@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
+from pathlib import Path
 
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
+from repro.core import records
 from repro.core.outcomes import NAN, Diverged
 
 
@@ -68,19 +72,26 @@ class RunRecordHook(Hook):
         self.flush()
 
     def flush(self) -> None:
-        if self._lines:
-            with open(self.path, "a") as f:
-                f.write("\n".join(self._lines) + "\n")
+        if self._lines:  # one write and an fsync: a kill tears at most the last line
+            records.append_lines(self.path, self._lines)
             self._lines.clear()
 
 
 def truncate_record(path, last_iter: int) -> None:
-    """Keep the rows up to `last_iter` (a resumed run re-records the rest)."""
-    import os
-
-    if not os.path.exists(path):
+    """Keep the rows up to `last_iter` (a resumed run re-records the rest); a torn last
+    line left by a kill is dropped. The shortened file replaces the old one atomically."""
+    path = Path(path)
+    if not path.exists():
         return
-    with open(path) as f:
-        kept = [line for line in f if line.strip() and json.loads(line)["iter"] <= last_iter]
-    with open(path, "w") as f:
-        f.writelines(kept)
+    kept = [row for row in records.read_jsonl(path) if row.get("iter", 0) <= last_iter]
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.writelines(json.dumps(row) + "\n" for row in kept)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    records.sync_dir(path.parent)

@@ -137,8 +137,13 @@ def apply_schedule(mm: Config, cfg: DictConfig) -> None:
             dict(type="MultiStepLR", by_epoch=False, begin=0, end=n, gamma=0.1,
                  milestones=[round(n * m / ds.epochs) for m in ds.milestones])]
     else:
-        mm.train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=ds.epochs,
+        # mmengine's epoch loop, resuming mid-epoch after the batches a preempted job
+        # trained (repro/job/resumable_loop.py; same data order, same LR steps).
+        mm.train_cfg = dict(type="ResumableEpochBasedTrainLoop", max_epochs=ds.epochs,
                             val_interval=ds.epochs + 1)
+        loader = mm.train_dataloader
+        loader.batch_sampler = dict(type="ResumableBatchSampler",
+                                    inner=loader.get("batch_sampler"))
         for s in mm.param_scheduler:
             if s.type == "MultiStepLR":
                 s.end, s.milestones = ds.epochs, list(ds.milestones)
@@ -164,7 +169,11 @@ def apply_runtime(mm: Config, cfg: DictConfig, work_dir: Path) -> None:
     record = "scalars.jsonl" if task is None or task.rank == 0 else f"scalars.rank{task.rank}.jsonl"
     mm.custom_hooks = [*mm.get("custom_hooks", []),
                        dict(type="RunRecordHook", path=str(work_dir.parent / record)),
-                       dict(type="WeightsOnlyCheckpointHook")]
+                       dict(type="WeightsOnlyCheckpointHook"),
+                       # a checkpoint on SLURM's requeue signal and every
+                       # profile.checkpoint_minutes; one checkpoint kept (preemption.py)
+                       dict(type="SaveOnRequestHook",
+                            every_minutes=cfg.profile.get("checkpoint_minutes"))]
     if cfg.get("perturb_init"):  # the noise benchmark's rounding-sized nudge (repro/job/perturb.py)
         mm.custom_hooks.append(dict(type="PerturbInitHook"))
     tracking = tracker_hook(cfg, work_dir.parent)  # TensorBoard & co. (repro/job/tracking.py)

@@ -27,11 +27,13 @@ from repro.core.outcomes import SKIPPED, failure_class
 from repro.core.paths import run_dir
 from repro.core.tracker_options import EVENTS_GLOB
 from repro.job.headline import headline
+from repro.job import preemption
 from repro.job.job_log import job_log
 from repro.job.provenance import now, provenance, where
 from repro.launch import claims
 
 log = logging.getLogger("repro.job")
+WEIGHTS = "weights.pth"  # a finished cell's final weights, with keep_weights=true
 
 
 def cell_run_dir(cfg: DictConfig) -> Path:
@@ -59,15 +61,37 @@ def run_cell(cfg: DictConfig) -> dict:
     task = distributed.slurm_task()
     # MMDetection's own output goes to the run folder's run.log, not the sweep's console
     # (repro/job/job_log.py); verbose=true keeps it on the console.
-    with job_log(cell_run_dir(cfg), verbose=bool(cfg.get("verbose")),
-                 slurm=bool(os.environ.get("SUBMITIT_EXECUTOR")),
-                 rank=0 if task is None else task.rank) as output:
+    try:
+        logged = job_log(cell_run_dir(cfg), verbose=bool(cfg.get("verbose")),
+                         slurm=bool(os.environ.get("SUBMITIT_EXECUTOR")),
+                         rank=0 if task is None else task.rank)
+        output = logged.__enter__()
+    except OSError as e:  # the run folder cannot be written (read-only, full disk)
+        return _unwritable(cfg, e)
+    preemption.arm()  # SLURM's requeue signal: save at the next iteration (preemption.py)
+    try:
         if task is not None:
-            distributed.start(task, str(cfg.profile.get("device", "cpu")))
+            distributed.start(task, str(cfg.profile.get("device", "cpu")),
+                              timeout_s=cfg.profile.get("dist_timeout_s"))
         try:
             return _run(cfg, task, output)
         finally:
             distributed.stop(task)
+    finally:
+        preemption.disarm()
+        logged.__exit__(None, None, None)
+
+
+def _identity(cfg: DictConfig) -> dict:
+    return {"profile": cfg.profile.name, "table": cfg.table.id, "cell": cfg.cell,
+            "seed": int(cfg.seed)}
+
+
+def _unwritable(cfg: DictConfig, error: OSError) -> dict:
+    log.error("cell %s seed %s failed: its run folder cannot be written: %s",
+              cfg.cell, cfg.seed, error)
+    return {**_identity(cfg), "state": records.FAILED, "reason": failure_class(error),
+            "message": f"run folder not writable: {error}"[:500]}
 
 
 def _run(cfg: DictConfig, task, output) -> dict:
@@ -76,13 +100,24 @@ def _run(cfg: DictConfig, task, output) -> dict:
     rd = cell_run_dir(cfg)
     launch_id = cfg.get("launch_id") or f"direct-{uuid.uuid4().hex[:12]}"
     lead = task is None or task.rank == 0
+    t0 = time.perf_counter()
     # Rank 0 takes the claim and prepares the folder; every rank then acts on its word.
-    plan = distributed.broadcast(_begin(cfg, rd, launch_id) if lead else None, task)
+    # Whatever fails in that preparation (the claim, a torn checkpoint or record, the
+    # provenance) is the cell's outcome like any failure in training.
+    plan = None
+    if lead:
+        try:
+            plan = _begin(cfg, rd, launch_id)
+        except Exception as e:  # noqa: BLE001 - every failure becomes a record
+            plan = {"state": records.FAILED, "reason": failure_class(e),
+                    "message": str(e)[:500], "traceback": traceback.format_exc()}
+    plan = distributed.broadcast(plan, task)
+    if plan["state"] == records.FAILED:
+        return _end(cfg, rd, launch_id, lead, task, plan, None, t0, [])
     if plan["state"] != records.RUNNING:
         return plan
     if plan["resumed_from"] is None:  # a fresh start: no earlier attempt's log either
         output.restart()
-    t0 = time.perf_counter()
     ranks: list = []
     try:
         metrics = train_and_test(cfg, rd, resume_from=plan["resumed_from"], task=task,
@@ -91,32 +126,82 @@ def _run(cfg: DictConfig, task, output) -> dict:
         if lead:
             records.write_json(rd / records.METRICS, metrics)
     except Exception as e:  # noqa: BLE001 - every failure becomes a record
-        status = {"state": records.FAILED, "reason": failure_class(e), "message": str(e)[:500]}
-        if lead:
-            (rd / "error.log").write_text(traceback.format_exc())
-        log.error("cell %s seed %s failed (%s): %s", cfg.cell, cfg.seed, status["reason"], e)
+        status = {"state": records.FAILED, "reason": failure_class(e), "message": str(e)[:500],
+                  "traceback": traceback.format_exc()}
+    # A preempted job (preemption.Preempted, submitit's requeue exit) leaves through
+    # SystemExit here: its record stays `running` and its requeued self finds its claim.
+    return _end(cfg, rd, launch_id, lead, task, status, plan, t0, ranks)
+
+
+def _end(cfg, rd: Path, launch_id: str, lead: bool, task, status: dict, plan: dict | None,
+         t0: float, ranks: list) -> dict:
+    """Write the outcome (rank 0), free the disk a resume needed, release the claim."""
+    trace = status.pop("traceback", None)
+    if status["state"] == records.FAILED:
+        log.error("cell %s seed %s failed (%s): %s", cfg.cell, cfg.seed, status["reason"],
+                  status["message"])
     if not lead:
         return {**status, "rank": task.rank}
     seconds = round(time.perf_counter() - t0, 3)
-    prov = plan["provenance"]
-    records.write_json(rd / records.PROVENANCE, {**prov, "ended": now(), "seconds": seconds})
-    status = {**plan["identity"], **status, "started": plan["started"], "ended": now(),
-              "seconds": seconds, "resumed_from": plan["resumed_from"], **where(),
-              **({"ranks": ranks} if ranks else {})}
-    records.write_json(rd / records.STATUS, status)
-    # Released only here, when the cell has an outcome: a preempted job exits through
-    # SystemExit above this frame and its requeued self finds its own claim.
-    claims.release(rd, launch_id)
+    identity = _identity(cfg)
+    try:
+        if trace:
+            (rd / "error.log").write_text(trace)
+        if plan is not None:
+            records.write_json(rd / records.PROVENANCE,
+                               {**plan["provenance"], "ended": now(), "seconds": seconds})
+        status = {**identity, **status, "started": (plan or {}).get("started"),
+                  "ended": now(), "seconds": seconds,
+                  "resumed_from": (plan or {}).get("resumed_from"), **where(),
+                  **({"ranks": ranks} if ranks else {})}
+        if cfg.get("keep_weights") and status["state"] == records.DONE:
+            _keep_weights(rd)
+        records.write_json(rd / records.STATUS, status)
+        _free_checkpoints(rd)  # only now: a kill before the record leaves a resumable run
+    except OSError as e:  # a full disk, a folder gone read-only: the old record stays whole
+        status = {**identity, "state": records.FAILED, "reason": failure_class(e),
+                  "message": f"the record could not be written: {e}"[:500],
+                  "unrecorded": True}
+        log.error("cell %s seed %s: %s", cfg.cell, cfg.seed, status["message"])
+    finally:
+        # Released when the cell has an outcome, recorded or not.
+        try:
+            claims.release(rd, launch_id)
+        except OSError as e:
+            log.error("cell %s seed %s: claim not released: %s", cfg.cell, cfg.seed, e)
     return status
+
+
+def _keep_weights(rd: Path) -> None:
+    """The final model's state dict as weights.pth (keep_weights=true)."""
+    import torch
+
+    from repro.job.checkpointing import resume_point
+
+    point = resume_point(rd / "mmdet")
+    if point is not None:
+        state = torch.load(point[0], map_location="cpu", weights_only=True)["state_dict"]
+        tmp = rd / f".{WEIGHTS}.tmp"
+        torch.save({"state_dict": state, "meta": {"iter": point[1]}}, tmp)
+        os.replace(tmp, rd / WEIGHTS)
+
+
+def _free_checkpoints(rd: Path) -> None:
+    """A cell with an outcome needs no checkpoint (bounded disk): delete them all."""
+    from repro.job.checkpointing import POINTER, checkpoints
+
+    work = rd / "mmdet"
+    for path in checkpoints(work) if work.is_dir() else []:
+        path.unlink(missing_ok=True)
+    (work / POINTER).unlink(missing_ok=True)
 
 
 def _begin(cfg: DictConfig, rd: Path, launch_id: str) -> dict:
     """Claim the cell, decide fresh start or resume, write the `running` record."""
-    from repro.job.checkpointing import resume_iteration
+    from repro.job.checkpointing import resume_point
     from repro.job.hooks import truncate_record
 
-    identity = {"profile": cfg.profile.name, "table": cfg.table.id, "cell": cfg.cell,
-                "seed": int(cfg.seed)}
+    identity = _identity(cfg)
     me = claims.owner(launch_id, slurm_job_id=where()["slurm_job_id"])
     ok, holder = claims.acquire(rd, me, claims.Liveness(), may_run=lambda: bool(
         cfg.get("force")) or not records.is_done(rd))
@@ -125,10 +210,11 @@ def _begin(cfg: DictConfig, rd: Path, launch_id: str) -> dict:
         log.warning("cell %s seed %s not run: %s", cfg.cell, cfg.seed, why)
         return {**identity, "state": SKIPPED, "reason": why}
     # An interrupted run (its record still says running: killed, preempted, requeued)
-    # resumes from its last checkpoint; a failed, forced or new one starts afresh.
+    # resumes from its last checkpoint that loads; a failed, forced or new one starts
+    # afresh.
     previous = records.read_status(rd) or {}
-    last_iter = resume_iteration(rd / "mmdet") \
-        if previous.get("state") == records.RUNNING else None
+    point = resume_point(rd / "mmdet") if previous.get("state") == records.RUNNING else None
+    last_iter = None if point is None else point[1]
     if last_iter is None:  # start afresh: no stale checkpoint or record survives
         shutil.rmtree(rd / "mmdet", ignore_errors=True)
         for old in (*rd.glob("scalars*.jsonl"), *rd.glob(EVENTS_GLOB)):
@@ -144,10 +230,13 @@ def _begin(cfg: DictConfig, rd: Path, launch_id: str) -> dict:
     prov = provenance(_job_overrides(), started)
     records.write_json(rd / records.PROVENANCE, prov)
     OmegaConf.save(cfg, rd / "config.yaml", resolve=True)
-    for stale in (records.METRICS, "error.log"):  # from an earlier attempt of this cell
+    for stale in (records.METRICS, "error.log", WEIGHTS):  # from an earlier attempt
         (rd / stale).unlink(missing_ok=True)
+    for torn in rd.glob(".*.json.*"):  # a killed write's temporary file (the record is whole)
+        torn.unlink(missing_ok=True)
     return {**identity, "identity": identity, "state": records.RUNNING, "started": started,
-            "provenance": prov, "resumed_from": last_iter}
+            "provenance": prov, "resumed_from": last_iter,
+            "resume_path": None if point is None else str(point[0])}
 
 
 def train_and_test(cfg: DictConfig, rd: Path, resume_from: int | None = None, task=None,
@@ -159,7 +248,14 @@ def train_and_test(cfg: DictConfig, rd: Path, resume_from: int | None = None, ta
 
     mm = build_mmdet_config(cfg, rd)
     if resume_from is not None:
-        mm.resume = True  # mmengine finds the last checkpoint in its work dir
+        from repro.job.checkpointing import resume_point
+
+        # The checkpoint that loads (a kill may have torn the newest), not mmengine's guess.
+        point = resume_point(rd / "mmdet")
+        if point is None or point[1] != resume_from:
+            raise RuntimeError(f"the checkpoint of iteration {resume_from} in {rd / 'mmdet'} "
+                               f"is gone")
+        mm.resume, mm.load_from = True, str(point[0])
     if task is None or task.rank == 0:
         mm.dump(str(rd / "mmdet_config.py"))
         # What it runs at, for the report's "not the paper's scale" (repro/table/paper_scale.py).

@@ -17,6 +17,8 @@ def build_runner(mm: Config, threads: int | None = None):
     import repro.job.checkpointing  # noqa: F401 - registers WeightsOnlyCheckpointHook
     import repro.job.hooks  # noqa: F401 - registers RunRecordHook
     import repro.job.perturb  # noqa: F401 - registers PerturbInitHook (perturb_init=true)
+    import repro.job.preemption  # noqa: F401 - registers SaveOnRequestHook
+    import repro.job.resumable_loop  # noqa: F401 - registers the mid-epoch resumable loop
     import repro.job.tracking  # noqa: F401 - registers TrackerHook (trackers=, TensorBoard)
     import repro.mmdet.hcral  # noqa: F401 - registers the HCRAL losses, heads, EATSS (issue 7)
 

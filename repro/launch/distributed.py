@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 PORT_BASE, PORT_SPAN = 20000, 40000
 
@@ -55,22 +56,32 @@ def export(task: Task) -> None:
                       LOCAL_RANK=str(task.local_rank))
 
 
-def start(task: Task, device: str) -> None:
+def start(task: Task, device: str, timeout_s: float | None = None) -> None:
     """Join the job's process group before the runner exists (the tasks agree on resume
     first); mmengine's Runner then finds it initialised. GPUs: mmengine's own 'slurm'
-    initialisation (NCCL, one device per local rank); CPU: gloo over env://."""
+    initialisation (NCCL, one device per local rank); CPU: gloo over env://.
+
+    `timeout_s` (profile.dist_timeout_s) bounds how long a rank waits in a collective: a
+    rank that stopped (a hung dataloader, a dead GPU) makes the others raise after it,
+    and the job records `failed/hang` instead of holding the allocation to its time
+    limit. NCCL raises in the waiting call only with blocking wait (otherwise its
+    watchdog aborts the process, and nothing is recorded)."""
     import torch.distributed as dist
 
     export(task)
     if dist.is_initialized():
         return
+    timeout = {} if not timeout_s else {"timeout": timedelta(seconds=float(timeout_s))}
     if device == "cuda":
         from mmengine.dist import init_dist
 
-        init_dist("slurm", backend="nccl", port=task.port)
+        if timeout:
+            os.environ.setdefault("TORCH_NCCL_BLOCKING_WAIT", "1")
+        init_dist("slurm", backend="nccl", port=task.port,
+                  **({"timeout": float(timeout_s)} if timeout else {}))
     else:  # mmengine's slurm path calls torch.cuda.set_device, absent on CPU builds
         dist.init_process_group("gloo", init_method="env://", rank=task.rank,
-                                world_size=task.world)
+                                world_size=task.world, **timeout)
 
 
 def broadcast(value, task: Task | None):

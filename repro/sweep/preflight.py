@@ -1,18 +1,21 @@
 """Checks on a composed cell config that run before any job starts.
 
-No mmdet import: values a user can get wrong, and the files the paper profile needs but
-cannot download (pretrained weights, datasets). A cell's balancer entry is checked by
-the rule itself (repro/balancers/entry.py builds it once), which imports torch: only
-when a cell is checked, so a sweep with nothing left to run starts without it.
+No mmdet import: every key against its schema (repro/sweep/schema.py), values a user can
+get wrong, a sweeps_root that cannot be written, and the files the paper profile needs
+but cannot download (pretrained weights, datasets), down to their contents
+(repro/sweep/dataset_check.py). A cell's balancer entry is checked by the rule itself
+(repro/balancers/entry.py builds it once), which imports torch: only when a cell is
+checked, so a sweep with nothing left to run starts without it.
 """
 from __future__ import annotations
-
-import math
 
 from omegaconf import DictConfig, OmegaConf
 
 from repro.core.errors import ReproError
 from repro.core.paths import project_path
+from repro.sweep.dataset_check import (check_coco_split, check_voc_split, check_weights,
+                                       check_writable, readable)
+from repro.sweep.schema import check_config
 
 # What a dataset folder must hold, per dataset family, for the paper profile.
 REQUIRED = {
@@ -28,17 +31,13 @@ HOW_TO_GET = {
 }
 
 
-def _positive(value, name: str, where: str) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    if not ok:
-        raise ReproError(f"{where}: {name}={value!r} must be a positive number")
-
-
 def check_job(cfg: DictConfig, where: str) -> None:
     from repro.balancers.entry import check_entry  # torch: only when a cell will run
 
     check_entry(OmegaConf.to_container(cfg.balancer), where)
-    _positive(cfg.optimizer.lr, "optimizer.lr", where)
+    # Every key of the groups against its schema (type, range, allowed values).
+    check_config(OmegaConf.to_container(cfg, resolve=True), where)
+    check_writable(str(project_path(cfg.sweeps_root)))
     if cfg.dataset.family == "voc":
         unknown = set(cfg.dataset.train_sets) - {"VOC2007", "VOC2012"}
         if unknown or not cfg.dataset.train_sets:
@@ -68,3 +67,12 @@ def check_job(cfg: DictConfig, where: str) -> None:
             f"({project_path(weights).name}), or set "
             f"profile.pretrained.{cfg.detector.backbone}=/path/to/file (env REPRO_WEIGHTS_DIR "
             f"for the folder)")
+    check_weights(str(project_path(weights)), cfg.detector.backbone)
+    readable(root, f"{where}: {ds.label}")
+    if ds.family == "voc":
+        for year in ds.train_sets:
+            check_voc_split(str(root), year, "trainval")
+        check_voc_split(str(root), ds.test_set, "test")
+    else:
+        check_coco_split(str(root), "annotations/instances_train2017.json", "train2017")
+        check_coco_split(str(root), "annotations/instances_val2017.json", "val2017")

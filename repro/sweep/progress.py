@@ -169,8 +169,12 @@ class Progress:
         reasons = ", ".join(f"{r} {n}" for r, n in sorted(self.reasons.items()))
         n = len(self.reported)
         took = duration(self.clock() - self.start)
-        lines = [f"finished {n} job{'s' if n != 1 else ''} in {took}: {self.tally()}"
-                 + (f" ({reasons})" if reasons else "")]
+        # Every count, zeros too: done, failed (by class), skipped, and lost (ended
+        # without a record: the worker died, or the launcher returned nothing).
+        counts = (f"{self.counts[records.DONE]} done, {self.counts[records.FAILED]} failed"
+                  + (f" ({reasons})" if reasons else "")
+                  + f", {self.counts[SKIPPED]} skipped, {self.counts[LOST]} lost")
+        lines = [f"finished {n} job{'s' if n != 1 else ''} in {took}: {counts}"]
         if self.failed:
             shown = ", ".join(shown_path(d / ERROR_LOG) for d in self.failed[:3])
             more = f" and {len(self.failed) - 3} more" if len(self.failed) > 3 else ""

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from repro.core import records
 from repro.core.errors import ReproError
+from repro.core.outcomes import LOST
 from repro.core.tracker_options import EVENTS_GLOB, check_trackers
 from repro.launch import claims
 from repro.launch.launcher import Launched, Launcher, Resources
@@ -42,7 +43,19 @@ def run_sweep(config: DictConfig, arguments: Sequence[str], *, launcher: Launche
     mine = claim_jobs(sweep, todo, launcher)
     submitted = submit(sweep, launcher, batches, mine)
     report(sweep, todo, submitted)
+    exit_if_lost(submitted)
     return [launched for _, launched in submitted.returned]
+
+
+def exit_if_lost(submitted: "Submitted") -> None:
+    """A job that ended without a record (its worker died: the OOM killer, a kill) makes
+    the launch's exit status 1, after the report: a script or CI must not read success.
+    Its cell resumes at the next launch (its record says running, its claim is stale)."""
+    lost = submitted.progress.counts[LOST]
+    if lost:
+        say(f"{lost} job(s) ended without a record (the worker died); the same command "
+            f"resumes them from their last checkpoint")
+        raise SystemExit(1)
 
 
 def _plain(value):
@@ -125,18 +138,24 @@ def check_jobs(sweep: Sweep, todo: list[Job], compose: Callable[[list[str]], Dic
         sweep.config, "hydra.overrides.task", default=None) or []))
     shapes: dict[Resources, list[int]] = {}
     for i, job in enumerate(todo):
-        try:
-            cfg = compose(job.overrides)
+        where = f"table {sweep.spec.name}, cell {job.cell.id}"
+        try:  # read in place, not copied: the checks keep nothing of it
+            shape = compose.read(job.overrides, lambda cfg: _checked(cfg, where, launcher))
+        except ReproError:
+            raise
         except Exception as e:  # Hydra's composition errors name the bad override
-            raise ReproError(f"table {sweep.spec.name}, cell {job.cell.id}: "
-                             f"{explain_compose_error(e)}") from None
-        check_job(cfg, where=f"table {sweep.spec.name}, cell {job.cell.id}")
-        shapes.setdefault(launcher.shape(cfg), []).append(i)
+            raise ReproError(f"{where}: {explain_compose_error(e)}") from None
+        shapes.setdefault(shape, []).append(i)
     step = max_batch_size or max(len(todo), 1)
     batches = [Batch(r, group[start:start + step]) for r, group in shapes.items()
                for start in range(0, len(group), step)]
     launcher.check([(r, min(len(g), step)) for r, g in shapes.items()])
     return batches
+
+
+def _checked(cfg: DictConfig, where: str, launcher: Launcher) -> Resources:
+    check_job(cfg, where=where)
+    return launcher.shape(cfg)
 
 
 def claim_jobs(sweep: Sweep, todo: list[Job], launcher: Launcher) -> dict[int, Job]:

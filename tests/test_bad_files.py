@@ -1,0 +1,99 @@
+"""More bad input, refused before the first job with one line naming the key or file and
+the fix, exit 2, nothing written: a value against the groups' schema, a dataset whose
+files are damaged, weights of another architecture, a sweeps_root that cannot be written."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import DATA_ROOT, ROOT
+from test_bad_input import _assert_clean_refusal
+
+
+@pytest.mark.parametrize("override, needle", [
+    ("profile.iters=abc", "profile.iters='abc' must be a whole number >= 1"),
+    ("+profile.iter=5", "profile.iter is not a setting of profile (it has: backbone,"),
+    ("profile.device=tpu", "profile.device='tpu' must be one of cpu, cuda"),
+    ("dataset.epochs=0", "dataset.epochs=0 must be a whole number >= 1"),
+    ("optimizer.type=Adam", "optimizer.type='Adam' must be one of SGD, AdamW"),
+    ("reg_loss.loss.loss_weight=-1", "reg_loss.loss={'type': 'L1Loss', 'loss_weight': -1}"),
+    ("profile.slurm.timeout_min=0.5", "profile.slurm.timeout_min=0.5 must be a whole number"),
+])
+def test_every_group_key_is_checked_against_its_schema(repro, override, needle):
+    _assert_clean_refusal(repro("table=1", "-m", override), repro.tmp_path,
+                          "table 1, cell ", needle)
+
+
+def resnet(blocks):
+    """A torchvision-shaped ResNet state dict with `blocks` per stage (tiny tensors)."""
+    state = {"conv1.weight": torch.zeros(1)}
+    for stage, n in enumerate(blocks, start=1):
+        for b in range(n):
+            state[f"layer{stage}.{b}.conv1.weight"] = torch.zeros(1)
+    return state
+
+
+@pytest.fixture
+def paper_files(tmp_path):
+    """A VOC folder with one image per split and ResNet-50-shaped weights."""
+    voc = tmp_path / "d" / "VOCdevkit"
+    for year, listing in (("VOC2012", "trainval"), ("VOC2007", "test")):
+        for sub in ("ImageSets/Main", "JPEGImages", "Annotations"):
+            (voc / year / sub).mkdir(parents=True)
+        (voc / year / "ImageSets/Main" / f"{listing}.txt").write_text("img1\n")
+        (voc / year / "JPEGImages" / "img1.jpg").write_bytes(b"\xff\xd8")
+        (voc / year / "Annotations" / "img1.xml").write_text("<annotation></annotation>")
+    (tmp_path / "w").mkdir()
+    torch.save(resnet((3, 4, 6, 3)), tmp_path / "w" / "r50.pth")
+    return voc
+
+
+def paper(repro, tmp_path, *extra):
+    return repro("table=1", "-m", "profile=paper", f"profile.data_root={tmp_path}/d",
+                 "cells=[w1.00-1.00__voc_*]", "hydra/launcher=slurm",
+                 f"profile.pretrained.resnet50={tmp_path}/w/r50.pth", *extra)
+
+
+def test_the_fixture_passes_the_file_checks(repro, tmp_path, paper_files):
+    # Past every file check the sweep reaches SLURM's dry run, which refuses the
+    # partition: each refusal below is the file check's, not a side effect.
+    r = paper(repro, tmp_path, "hydra.launcher.partition=no_such_partition")
+    assert "does not parse" not in r.stderr and "are not resnet50" not in r.stderr, r.stderr
+    assert "SLURM" in r.stderr, r.stderr
+
+
+def test_an_annotation_that_does_not_parse(repro, tmp_path, paper_files):
+    xml = paper_files / "VOC2012" / "Annotations" / "img1.xml"
+    xml.write_text("<annotation><object>")
+    _assert_clean_refusal(paper(repro, tmp_path), tmp_path, f"annotation {xml} does not parse",
+                          "unpack the VOC2012 tar again")
+
+
+def test_an_image_listed_but_missing(repro, tmp_path, paper_files):
+    (paper_files / "VOC2007" / "JPEGImages" / "img1.jpg").unlink()
+    _assert_clean_refusal(paper(repro, tmp_path), tmp_path, "lists image img1, but",
+                          "VOC2007/JPEGImages/img1.jpg is missing")
+
+
+def test_weights_of_another_architecture(repro, tmp_path, paper_files):
+    torch.save(resnet((3, 4, 23, 3)), tmp_path / "w" / "r50.pth")  # a ResNet-101
+    _assert_clean_refusal(paper(repro, tmp_path), tmp_path, "r50.pth are not resnet50",
+                          "(3, 4, 23, 3) blocks, resnet50 has (3, 4, 6, 3)")
+
+
+def test_a_read_only_sweeps_root(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    # A read-only mount refuses even root (CI runs as root; chmod would not).
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(ro)], check=True)
+    try:
+        r = subprocess.run([sys.executable, "-m", "repro", "table=1", "-m", "noise_seeds=1",
+                            f"sweeps_root={ro}/sweeps", f"results_root={tmp_path}/results"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "REPRO_DATA_ROOT": str(DATA_ROOT)})
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)
+    _assert_clean_refusal(r, tmp_path, f"sweeps_root={ro}/sweeps: cannot write under {ro}",
+                          "Read-only file system")
