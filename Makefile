@@ -4,7 +4,7 @@
 #   make run ARGS="table=1 -m seeds=3"
 #   make test                 # the test suite (what CI runs)
 #   make rehearse             # the rehearsal stage: paper-scale cells on real-layout
-#                             # fixtures, CPU, ~30 min on 2 cores (CI runs it after test)
+#                             # fixtures, CPU, est. 45-60 min on 2 cores (CI runs it after test)
 ARGS ?= table=1 -m
 PYTEST_ARGS ?=
 

@@ -3,8 +3,8 @@ trained for real on the CPU (issue 13). Real-layout VOC and COCO fixtures at rea
 sizes and torchvision-format checkpoints (repro/data/), `rehearse=true` with
 profile=paper: every detector entry, balancer, classification and regression loss and
 both dataset families (tests/rehearsal_cover.py), and one cell as a 2-task gloo job
-through the real one-node SLURM. A paper-scale CPU iteration is 10-60 s, so this stage
-takes about half an hour on 2 cores (docs/benchmarks.md)."""
+through the real one-node SLURM. A paper-scale CPU iteration is 10 s to minutes (DCN), so this stage
+takes an estimated 45-60 minutes on 2 idle cores (docs/benchmarks.md)."""
 from __future__ import annotations
 
 import json
