@@ -12,18 +12,37 @@ from conftest import DATA_ROOT, ROOT
 from test_bad_input import _assert_clean_refusal
 
 
+def test_a_value_against_the_schema_is_refused_before_anything_runs(repro):
+    _assert_clean_refusal(repro("table=1", "-m", "profile.iters=abc"), repro.tmp_path,
+                          "table 1, cell ", "profile.iters='abc' must be a whole number >= 1")
+
+
 @pytest.mark.parametrize("override, needle", [
-    ("profile.iters=abc", "profile.iters='abc' must be a whole number >= 1"),
     ("+profile.iter=5", "profile.iter is not a setting of profile (it has: backbone,"),
     ("profile.device=tpu", "profile.device='tpu' must be one of cpu, cuda"),
     ("dataset.epochs=0", "dataset.epochs=0 must be a whole number >= 1"),
     ("optimizer.type=Adam", "optimizer.type='Adam' must be one of SGD, AdamW"),
     ("reg_loss.loss.loss_weight=-1", "reg_loss.loss={'type': 'L1Loss', 'loss_weight': -1}"),
     ("profile.slurm.timeout_min=0.5", "profile.slurm.timeout_min=0.5 must be a whole number"),
+    ("cls_loss=focal", None),  # a valid entry passes
 ])
-def test_every_group_key_is_checked_against_its_schema(repro, override, needle):
-    _assert_clean_refusal(repro("table=1", "-m", override), repro.tmp_path,
-                          "table 1, cell ", needle)
+def test_every_group_key_is_checked_against_its_schema(override, needle):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from repro.core.errors import ReproError
+    from repro.core.paths import CONF_DIR
+    from repro.sweep.schema import check_config
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=["table='1'", override])
+    groups = OmegaConf.to_container(cfg, resolve=True)
+    if needle is None:
+        check_config(groups, "cell c")
+        return
+    with pytest.raises(ReproError) as refused:
+        check_config(groups, "cell c")
+    assert str(refused.value).startswith("cell c: ") and needle in str(refused.value)
 
 
 def resnet(blocks):
