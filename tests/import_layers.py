@@ -24,7 +24,7 @@ LAYERS = (
     ("sweep", 4, ("repro.sweep",)),
     ("commands", 5, ("repro.commands",)),
     ("entry points", 6, ("repro.__main__", "repro.command", "repro.plan", "repro.status",
-                         "repro.enter", "repro.report.__main__", "hydra_plugins")),
+                         "repro.enter", "repro.doctor", "repro.report.__main__", "hydra_plugins")),
 )
 
 

@@ -75,6 +75,6 @@ def test_repro_runs_the_sibling_commands(tmp_path):
     assert a.returncode == b.returncode == 0, a.stderr
     assert a.stdout == b.stdout
     assert a.stdout.startswith("table1    ALWA Table 1     144 runs: 1 done")  # + noise seeds
-    assert set(SIBLINGS) == {"plan", "status", "report", "enter"}
+    assert set(SIBLINGS) == {"plan", "status", "report", "enter", "doctor"}
     plan = _run(REPRO, "plan", "table=3")
     assert plan.returncode == 0 and plan.stdout.startswith("ALWA Table 3 (table3), smoke profile")

@@ -94,3 +94,14 @@ def test_a_write_to_a_full_disk_leaves_the_record_it_would_replace(small_disk):
     assert failed.value.errno == errno.ENOSPC
     assert records.read_status(small_disk) == {"state": "running"}
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler", records.STATUS]
+
+
+def test_truncate_record_keeps_rows_up_to_the_resume_point_and_drops_a_torn_line(tmp_path):
+    from repro.job.hooks import truncate_record
+
+    path = tmp_path / "scalars.jsonl"
+    path.write_text("".join(json.dumps({"iter": i, "loss": i / 10}) + "\n" for i in (1, 2, 3))
+                    + '{"iter": 4, "lo')
+    truncate_record(path, 2)
+    assert path.read_text() == '{"iter": 1, "loss": 0.1}\n{"iter": 2, "loss": 0.2}\n'
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left

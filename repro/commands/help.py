@@ -17,6 +17,8 @@ SIBLINGS = {  # `repro <name> ...` runs `python -m repro.<name> ...`
               "one-line summary per table",
     "report": "regenerate tables, claims and figures from the run folders",
     "enter": "enter an evaluation server's score for a test-dev run (HCRAL Table 7)",
+    "doctor": "check this machine for a table under the paper profile: GPUs, ops, data "
+              "counts, weights' hashes, disk",
 }
 
 

@@ -42,13 +42,19 @@ def hydra_argv(argv: list[str]) -> list[str]:
 
     - Hydra's parser takes overrides on one side of -m only: `table=1 -m seeds=3` works
       once the multirun flag is moved to the front.
-    - `table=1` would reach Hydra as the integer 1, which it refuses as a config-group
-      choice; quoting makes it the name of conf/table/1.yaml.
+    - `table=1` would reach Hydra as the integer 1, and `rehearse=true` as a boolean,
+      which it refuses as config-group choices; quoting makes them the names of
+      conf/table/1.yaml and conf/rehearse/true.yaml.
     """
     flags = [a for a in argv if a in ("-m", "--multirun")]
-    rest = [f"table='{a[6:]}'" if a.startswith("table=") and a[6:].isdigit() else a
-            for a in argv if a not in flags]
+    rest = [_quoted_choice(a) for a in argv if a not in flags]
     return flags + rest
+
+
+def _quoted_choice(arg: str) -> str:
+    key, eq, value = arg.partition("=")
+    plain = value.isdigit() or value.lower() in ("true", "false")
+    return f"{key}='{value}'" if eq and plain and key in ("table", "rehearse") else arg
 
 
 def _entry_composed_first(group: str, argv: list[str]) -> dict | None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 from mmengine.hooks import Hook
@@ -84,14 +82,4 @@ def truncate_record(path, last_iter: int) -> None:
     if not path.exists():
         return
     kept = [row for row in records.read_jsonl(path) if row.get("iter", 0) <= last_iter]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.writelines(json.dumps(row) + "\n" for row in kept)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    records.sync_dir(path.parent)
+    records.replace_file(path, "".join(json.dumps(row) + "\n" for row in kept))

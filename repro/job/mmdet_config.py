@@ -24,7 +24,7 @@ from repro.data.synthetic import SPECS, ensure_dataset
 from repro.job.balancer_config import apply_balancer
 from repro.job.config_paths import model_part as _head
 from repro.job.loss_config import apply_hcral
-from repro.job.profile_scale import apply_profile_scale
+from repro.job.profile_scale import apply_profile_scale, images_per_gpu
 from repro.job.tracking import tracker_hook
 
 
@@ -101,9 +101,15 @@ def apply_optimizer(mm: Config, cfg: DictConfig) -> None:
         params["momentum"] = opt.momentum
     # Gradient clipping: the optimizer entry's if it sets one, else the profile's for this
     # detector, else the detector's shipped config's (some detectors clip, e.g. Libra).
+    shipped = dict(mm.get("optim_wrapper") or {})
     clip = OmegaConf.to_container(opt.grad_clip) if opt.grad_clip else \
-        tuning.get("clip_grad") or mm.get("optim_wrapper", {}).get("clip_grad")
-    mm.optim_wrapper = dict(type="OptimWrapper", optimizer=params, clip_grad=clip)
+        tuning.get("clip_grad") or shipped.get("clip_grad")
+    # Merged into the shipped wrapper: the optimizer entry sets the optimizer (its type,
+    # LR, momentum, decay) and the clipping above; everything else the shipped config
+    # has stays, e.g. VFNet's paramwise_cfg (bias LR x2, no decay on biases), the base
+    # of HCRAL's FCOS+ATSS detectors. Nothing shipped is dropped.
+    mm.optim_wrapper = dict(shipped, type=shipped.get("type", "OptimWrapper"),
+                            optimizer=params, clip_grad=clip)
 
 
 def apply_schedule(mm: Config, cfg: DictConfig) -> None:
@@ -122,8 +128,12 @@ def apply_schedule(mm: Config, cfg: DictConfig) -> None:
                 train.times = max(train.times, passes)
             elif passes > 1:
                 mm.train_dataloader.dataset = dict(type="RepeatDataset", times=passes, dataset=train)
+        # The warm-up's start: the profile's (smoke: 0.001), else the config's own (the
+        # shipped 0.001, or HCRAL's warm-up ratio 0.1: a rehearsal keeps the paper's).
+        start = p.get("warmup_start") or next(
+            (s.start_factor for s in mm.param_scheduler if s.type == "LinearLR"), 0.001)
         mm.param_scheduler = [
-            dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0, end=p.warmup),
+            dict(type="LinearLR", start_factor=start, by_epoch=False, begin=0, end=p.warmup),
             dict(type="MultiStepLR", by_epoch=False, begin=0, end=n, gamma=0.1,
                  milestones=[round(n * m / ds.epochs) for m in ds.milestones])]
     else:
@@ -142,7 +152,10 @@ def apply_schedule(mm: Config, cfg: DictConfig) -> None:
 def apply_runtime(mm: Config, cfg: DictConfig, work_dir: Path) -> None:
     mm.work_dir = str(work_dir)
     mm.randomness = dict(seed=int(cfg.seed), deterministic=False)
-    mm.default_hooks.logger.interval = 10 if cfg.profile.synthetic else 50
+    # Log every 10 (smoke) or 50 (paper) iterations; a shorter run (a rehearsal) at its end.
+    interval = 10 if cfg.profile.synthetic else 50
+    mm.default_hooks.logger.interval = min(interval, int(cfg.profile.iters)) \
+        if "iters" in cfg.profile else interval
     # Checkpoints every `checkpoint` iterations (smoke) or epochs (paper); null: none.
     every = cfg.profile.checkpoint
     mm.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch="iters" not in cfg.profile,
@@ -168,11 +181,20 @@ def apply_runtime(mm: Config, cfg: DictConfig, work_dir: Path) -> None:
         mm.custom_hooks.append(tracking)
     mm.visualizer.vis_backends = [dict(type="LocalVisBackend")]
     mm.env_cfg.cudnn_benchmark = False
-    # The optimizer entries' LRs are the paper's for gpus x images_per_gpu images per
-    # step (8 under the paper profile); MMDetection's linear scaling keeps that true
-    # when a job runs on fewer processes than the profile names.
+    # The optimizer entries' LRs are the paper's for the paper's batch of this table
+    # (ALWA 4 GPUs x 2 = 8, its Table 6 2 x 4; HCRAL 8 x 2 = 16: repro/table/paper_scale.py),
+    # so MMDetection's linear scaling gives any other batch (profile.gpus=2, a job on
+    # fewer processes, a rehearsal on one CPU) the paper's LR per image. A profile with
+    # `lr_batch: own` (smoke: its LRs are tuned for its own batch) scales from its own.
     p = cfg.profile
-    mm.auto_scale_lr = dict(enable=True, base_batch_size=max(p.gpus, 1) * p.images_per_gpu)
+    if p.get("lr_batch", "paper") == "paper":
+        from repro.table.paper_scale import paper_scale
+
+        fixed = cfg.table.get("fixed_by_profile") if cfg.get("table") else None
+        base = paper_scale(OmegaConf.to_container(fixed) if fixed else None).batch
+    else:
+        base = max(p.gpus, 1) * images_per_gpu(p)
+    mm.auto_scale_lr = dict(enable=True, base_batch_size=base)
     if task is not None:
         # One task per GPU, set up from SLURM's environment (repro/launch/distributed.py
         # joins the group first, with a rendezvous port derived from the job id); on CPU

@@ -1,7 +1,12 @@
 """The profile's scale: dataloaders, image size, pretrained weights, and (smoke) a
-narrower detector trained from scratch. A change of scale, never of meaning: the same
-detector, losses, optimizer and evaluation (tests/test_mmdet_config.py)."""
+narrower detector trained from scratch; under rehearse=true (conf/rehearse/true.yaml)
+the few training and test images and the balancers' shortened windows. A change of
+scale, never of meaning: the same detector, losses, optimizer and evaluation
+(tests/test_mmdet_config.py). `scale_record` is what a job writes to its scale.json,
+the report's "not the paper's scale" (repro/table/paper_scale.py)."""
 from __future__ import annotations
+
+import os
 
 from mmengine.config import Config
 from omegaconf import DictConfig
@@ -14,7 +19,7 @@ def apply_profile_scale(mm: Config, cfg: DictConfig) -> None:
     for dl in (mm.train_dataloader, mm.test_dataloader):
         dl.num_workers = p.workers
         dl.persistent_workers = p.workers > 0
-    mm.train_dataloader.batch_size = p.images_per_gpu
+    mm.train_dataloader.batch_size = images_per_gpu(p)
     if p.workers == 0:
         # mmengine serialises annotations for worker processes and then runs a full
         # gc.collect() per dataset (~0.2 s, growing with a long-lived worker's heap).
@@ -35,6 +40,59 @@ def apply_profile_scale(mm: Config, cfg: DictConfig) -> None:
         _shrink_model(mm.model, p)
     if "test_batch" in p:
         mm.test_dataloader.batch_size = p.test_batch
+    if p.get("rehearsal"):
+        _rehearse(mm, p)
+
+
+def images_per_gpu(p: DictConfig) -> int:
+    """The profile's images per GPU, unless a rehearsal's deviation flag sets fewer."""
+    flag = (p.get("rehearsal") or {}).get("images_per_gpu")
+    return int(flag) if flag else int(p.images_per_gpu)
+
+
+def _leaves(dataset) -> list:
+    """The datasets that read files (inside RepeatDataset / ConcatDataset wrappers)."""
+    if "dataset" in dataset:
+        return _leaves(dataset.dataset)
+    if "datasets" in dataset:
+        return [leaf for d in dataset.datasets for leaf in _leaves(d)]
+    return [dataset]
+
+
+def _rehearse(mm: Config, p: DictConfig) -> None:
+    """A rehearsal: each dataset's first images only (mmengine's `indices`), and the
+    balancers' windows short enough for their updates to run within `iters`."""
+    r = p.rehearsal
+    train = r.train_images or int(p.iters) * images_per_gpu(p)
+    for leaf in _leaves(mm.train_dataloader.dataset):
+        leaf.indices = int(train)
+    for leaf in _leaves(mm.test_dataloader.dataset):
+        leaf.indices = int(r.test_images)
+    for key in ("balancer", "roi_balancer"):
+        rule = mm.model.get(key)
+        for name, value in (r.get("windows") or {}).items():
+            if rule is not None and name in rule and isinstance(rule[name], int):
+                rule[name] = int(value)
+
+
+def scale_record(cfg: DictConfig, mm: Config) -> dict:
+    """What this job runs at, for its scale.json: the device mmengine will train on,
+    processes, images per GPU, the schedule, the images kept, a changed image scale or
+    backbone. The paper's own values come from the table (repro/table/paper_scale.py)."""
+    from mmengine.device import get_device
+
+    p = cfg.profile
+    procs = int(os.environ.get("SLURM_NTASKS") if os.environ.get("SUBMITIT_EXECUTOR")
+                else os.environ.get("WORLD_SIZE", "1"))
+    leaves = {s: _leaves(getattr(mm, f"{s}_dataloader").dataset) for s in ("train", "test")}
+    kept = {f"{s}_images": leaves[s][0].get("indices") for s in leaves}
+    bb = p.get("backbone")
+    return {"device": get_device(), "processes": procs, "images_per_gpu": images_per_gpu(p),
+            "lr_base_batch": mm.auto_scale_lr["base_batch_size"],
+            "iters": int(p.iters) if "iters" in p else None,
+            "epochs": mm.train_cfg.get("max_epochs"), "paper_epochs": int(cfg.dataset.epochs),
+            **kept, "image_scale": list(p.image_scale) if "image_scale" in p else None,
+            "backbone": f"depth {bb.depth}, width {bb.base_channels}" if bb else None}
 
 
 def _shrink_model(model, p: DictConfig) -> None:

@@ -258,6 +258,11 @@ def train_and_test(cfg: DictConfig, rd: Path, resume_from: int | None = None, ta
         mm.resume, mm.load_from = True, str(point[0])
     if task is None or task.rank == 0:
         mm.dump(str(rd / "mmdet_config.py"))
+        # What it runs at, for the report's "not the paper's scale" (repro/table/paper_scale.py).
+        from repro.job.profile_scale import scale_record
+        from repro.table.paper_scale import SCALE_RECORD
+
+        records.write_json(rd / SCALE_RECORD, scale_record(cfg, mm))
     results, iters = run_mmdet(mm, threads=cfg.profile.get("threads"), ranks=ranks)
     if cfg.dataset.get("format_only"):  # test-dev: the evaluation server scores it (issue 7)
         from repro.job.submission import awaiting_server

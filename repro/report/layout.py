@@ -14,6 +14,9 @@ PROFILE_NOTES = {
              "synthetic stand-in task; its numbers are NOT comparable to the paper's, only "
              "the layout and the direction of effects outside the noise are",
     "paper": "paper profile: the paper's datasets, backbones and schedules",
+    "paper-rehearsal": "paper profile rehearsed (rehearse=true): every cell at the paper's "
+                       "scale for a few iterations, evaluated on a few test images; its "
+                       "numbers say only whether each cell trains and evaluates",
 }
 
 

@@ -79,12 +79,15 @@ def check_no_conflicts(spec: TableSpec, user_overrides: Iterable[str], profile: 
 
 def expand(spec: TableSpec, *, profile: str, sweeps_root: str | Path, seeds: Any,
            cells: Iterable[str] | None = None, user_overrides: Iterable[str] = (),
-           noise_seeds: Any = 1) -> list[Job]:
+           noise_seeds: Any = 1, table_profile: str | None = None) -> list[Job]:
+    """Jobs of a table under `profile` (their run folders' profile name); the table's
+    fixed_by_profile entry is `table_profile`'s where given (a rehearsal: paper's)."""
     user_overrides = [o for o in user_overrides if not o.startswith(("cell=", "seed="))]
-    check_no_conflicts(spec, user_overrides, profile)
+    settings = table_profile or profile
+    check_no_conflicts(spec, user_overrides, settings)
     per_cell = cell_seeds(spec, seeds, noise_seeds)
     return [Job(cell, seed, run_dir(sweeps_root, profile, spec.id, cell.id, seed),
-                [*user_overrides, *cell.overrides_for(profile), f"cell={cell.id}",
+                [*user_overrides, *cell.overrides_for(settings), f"cell={cell.id}",
                  f"seed={seed}"])
             for cell in select_cells(spec, cells) for seed in per_cell[cell.id]]
 

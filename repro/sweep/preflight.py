@@ -43,6 +43,9 @@ def check_job(cfg: DictConfig, where: str) -> None:
         if unknown or not cfg.dataset.train_sets:
             raise ReproError(f"{where}: dataset.train_sets={list(cfg.dataset.train_sets)} must "
                              f"name VOC2007 and/or VOC2012")
+    if cfg.profile.get("rehearsal") and cfg.profile.synthetic:
+        raise ReproError(f"{where}: rehearse=true rehearses the paper profile; add "
+                         f"profile=paper (the smoke profile is a few seconds per cell already)")
     if cfg.profile.synthetic:
         return
     ds = cfg.dataset

@@ -110,6 +110,8 @@ def expand_jobs(sweep: Sweep, arguments: Sequence[str]) -> list[Job]:
     """The table's cell x seed jobs; those a launch runs (pending), announced."""
     c = sweep.config
     jobs = expand(sweep.spec, profile=sweep.profile, sweeps_root=c.sweeps_root,
+                  # a rehearsal (conf/rehearse/true.yaml) takes the paper's table settings
+                  table_profile=c.profile.get("tables_as"),
                   seeds=_plain(c.seeds), cells=_cells_arg(c.get("cells")),
                   user_overrides=arguments, noise_seeds=_plain(c.get("noise_seeds", 1)))
     todo = pending(jobs, retry_failed=sweep.retry_failed, force=sweep.force)

@@ -107,6 +107,8 @@ GROUPS: dict[str, dict[str, Rule]] = {
         # rehearse=true (issue 13's conf/rehearse/): the table the rehearsal stands for,
         # and its scale-down settings
         "tables_as": text(), "rehearsal": mapping(null=True),
+        # issue 13: the batch the optimizer entries' LRs are for; the warm-up's start
+        "lr_batch": text("paper", "own"), "warmup_start": num(0, 1, above=True, null=True),
     },
     "profile.slurm": SLURM,
     "dataset": {
@@ -115,6 +117,9 @@ GROUPS: dict[str, dict[str, Rule]] = {
         "test_set": text(), "repeat": COUNT, "epochs": COUNT,
         "milestones": listof(COUNT), "paper_path": text(), "format_only": flag(),
         "test_ann": text(), "test_images": text(),
+        # the real splits' counts and files (python -m repro.doctor)
+        "images": mapping(COUNT), "annotations": mapping(COUNT), "ann_files": mapping(text()),
+        "image_dirs": mapping(text()),
     },
     "detector": {
         "name": text(), "label": text(), "base": mapping(text(null=True)), "backbone": text(),

@@ -11,6 +11,7 @@ from repro.core.paths import PROJECT_ROOT
 from repro.report import layout
 from repro.report.claim_kinds import HOLDS
 from repro.report.reported import ReportedTable
+from repro.report.scale import scale_line
 
 SUFFIX = ".md"
 
@@ -21,6 +22,9 @@ def render(table: ReportedTable, cells: pd.DataFrame) -> str:
     heads = layout.heads(spec)
     lines = [f"# {spec.paper} Table {spec.number} — reproduced ({profile} profile)", "",
              f"> {layout.PROFILE_NOTES.get(profile, profile + ' profile')}.", ""]
+    off_scale = scale_line(spec, table.frame)
+    if off_scale:
+        lines += [f"> **{off_scale}.**", ""]
     if spec.note:
         lines += [f"> **Note:** {spec.note}", ""]
     lines += [spec.caption, "", *sum(([x, ""] for x in [*layout.legend(spec), layout.noise_legend(spec, cells)]), [])]
