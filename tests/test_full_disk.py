@@ -1,7 +1,7 @@
 """Issue 12 point 7: a disk that fills during a sweep. A smoke cell whose sweeps_root is a
 1 MiB tmpfs: what it writes before its first checkpoint (configs, logs, the `running`
-record: about 120 KiB measured with du) fits, its checkpoint at iteration 4 (about 8 MB)
-does not. The cell ends `failed` with the reason class `disk`, its record readable, the
+record: about 120 KiB, measured with du and df) fits, its checkpoint at iteration 4 does
+not (the model's weights alone are 4 MB: keep_weights=true's weights.pth). The cell ends `failed` with the reason class `disk`, its record readable, the
 part of the checkpoint the disk cut short deleted (it is no resume point and held the room
 the record needs), its claim released; the sweep ends with its one closing line."""
 import json
