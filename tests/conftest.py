@@ -1,3 +1,4 @@
+import contextlib
 import os
 import subprocess
 import sys
@@ -9,6 +10,18 @@ from repro.core import records
 from slurm_cluster import slurm  # noqa: F401 - session fixture: a real one-node SLURM
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def tmpfs(mnt: Path, options: str):
+    """A tmpfs mounted on `mnt` (e.g. "size=256k": a disk that really fills; "ro": one
+    that refuses even root). The tests run as root, as CI does."""
+    mnt.mkdir(exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mnt)], check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
 
 
 def run_repro(*args, tmp_path: Path, module: str = "repro", timeout: int = 600, env=None):

@@ -1,6 +1,7 @@
 """More bad input, refused before the first job with one line naming the key or file and
 the fix, exit 2, nothing written: a value against the groups' schema, a dataset whose
-files are damaged, weights of another architecture, a sweeps_root that cannot be written."""
+files are damaged or whose folder this user cannot read, weights of another architecture,
+a sweeps_root that cannot be written."""
 import os
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from conftest import DATA_ROOT, ROOT
+from conftest import DATA_ROOT, ROOT, tmpfs
 from test_bad_input import _assert_clean_refusal
 
 
@@ -104,15 +105,35 @@ def test_weights_of_another_architecture(repro, tmp_path, paper_files):
 
 def test_a_read_only_sweeps_root(tmp_path):
     ro = tmp_path / "ro"
-    ro.mkdir()
     # A read-only mount refuses even root (CI runs as root; chmod would not).
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(ro)], check=True)
-    try:
+    with tmpfs(ro, "ro,size=64k"):
         r = subprocess.run([sys.executable, "-m", "repro", "table=1", "-m", "noise_seeds=1",
                             f"sweeps_root={ro}/sweeps", f"results_root={tmp_path}/results"],
                            cwd=ROOT, capture_output=True, text=True, timeout=120,
                            env={**os.environ, "REPRO_DATA_ROOT": str(DATA_ROOT)})
-    finally:
-        subprocess.run(["umount", str(ro)], check=True)
     _assert_clean_refusal(r, tmp_path, f"sweeps_root={ro}/sweeps: cannot write under {ro}",
                           "Read-only file system")
+
+
+def test_a_dataset_folder_this_user_cannot_read(tmp_path, paper_files):
+    jpegs = paper_files / "VOC2012" / "JPEGImages"
+    # Root reads every folder whatever its mode (CI runs as root): the pre-flight then
+    # runs as root without the two capabilities that bypass read and search permissions,
+    # so the folder's mode applies as to any user. (Another uid cannot run the venv here:
+    # its interpreter lives under /root, mode 0700.)
+    as_user = ([] if os.geteuid() != 0 else
+               ["setpriv", "--bounding-set=-dac_override,-dac_read_search"])
+    jpegs.chmod(0)
+    try:
+        r = subprocess.run([*as_user, sys.executable, "-m", "repro", "table=1", "-m",
+                            "profile=paper", f"profile.data_root={tmp_path}/d",
+                            "cells=[w1.00-1.00__voc_*]", "hydra/launcher=slurm", "noise_seeds=1",
+                            f"profile.pretrained.resnet50={tmp_path}/w/r50.pth",
+                            f"sweeps_root={tmp_path}/sweeps", f"results_root={tmp_path}/results"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "REPRO_DATA_ROOT": str(DATA_ROOT)})
+    finally:
+        jpegs.chmod(0o755)
+    _assert_clean_refusal(r, tmp_path, f"VOC VOC2012: {jpegs} cannot be read by this user "
+                          f"(permission denied): `chmod -R a+rX {jpegs}` or ask its owner")
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, tmpfs
 from repro.core import records
 
 WRITER = """
@@ -67,12 +67,9 @@ def test_a_torn_last_line_is_dropped_and_a_damaged_middle_is_named(tmp_path):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 256 KiB tmpfs (the tests run as root, as CI does): a disk that really fills."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], check=True)
-    yield mnt
-    subprocess.run(["umount", str(mnt)], check=True)
+    """A 256 KiB tmpfs: a disk that really fills."""
+    with tmpfs(tmp_path / "disk", "size=256k") as mnt:
+        yield mnt
 
 
 def fill(folder):

@@ -126,6 +126,12 @@ def checkpoints(work_dir) -> list[Path]:
     return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)
 
 
+def torn(work_dir) -> list[Path]:
+    """The checkpoints in `work_dir` that do not load (a save a kill or a full disk cut
+    short): never a resume point, only room taken."""
+    return [p for p in checkpoints(work_dir) if _iteration(p) is None]
+
+
 def resume_point(work_dir) -> tuple[Path, int] | None:
     """The checkpoint a resumed run continues from, and its iteration: the one
     `last_checkpoint` names if it loads, else the newest one that loads; None if none

@@ -23,7 +23,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from repro.core import records
-from repro.core.outcomes import SKIPPED, failure_class
+from repro.core.outcomes import DISK, SKIPPED, failure_class
 from repro.core.paths import run_dir
 from repro.core.tracker_options import EVENTS_GLOB
 from repro.job.headline import headline
@@ -145,6 +145,8 @@ def _end(cfg, rd: Path, launch_id: str, lead: bool, task, status: dict, plan: di
     seconds = round(time.perf_counter() - t0, 3)
     identity = _identity(cfg)
     try:
+        if status.get("reason") == DISK:  # the torn checkpoint a full disk left holds its room
+            _free_torn_checkpoints(rd)
         if trace:
             (rd / "error.log").write_text(trace)
         if plan is not None:
@@ -184,6 +186,17 @@ def _keep_weights(rd: Path) -> None:
         tmp = rd / f".{WEIGHTS}.tmp"
         torch.save({"state_dict": state, "meta": {"iter": point[1]}}, tmp)
         os.replace(tmp, rd / WEIGHTS)
+
+
+def _free_torn_checkpoints(rd: Path) -> None:
+    """Delete the checkpoints that do not load: a save a full disk cut short leaves its
+    part (no resume point: checkpointing.resume_point skips it), which holds the room
+    the failed record needs."""
+    from repro.job.checkpointing import torn
+
+    work = rd / "mmdet"
+    for path in torn(work) if work.is_dir() else []:
+        path.unlink(missing_ok=True)
 
 
 def _free_checkpoints(rd: Path) -> None:
