@@ -320,32 +320,18 @@ def main() -> int:
     restarted += sum(1 for c in cells if before[c][0] == "resume" and before[c][1]
                      and after[c][0] == "resume" and (after[c][1] or 0) < before[c][1])
 
-    ref, got = run_dirs(root / "whole", cells), dirs
-    done = sum((records.read_status(rd) or {}).get("state") == records.DONE
-               for rd in got.values())
-    same = torn = 0
-    for cell in cells:
-        m_ref = records.read_json(ref[cell] / records.METRICS)
-        m_got = records.read_json(got[cell] / records.METRICS)
-        same += m_ref is not None and m_ref == m_got
-        try:
-            rows = records.read_jsonl(got[cell] / "scalars.jsonl")
-            torn += [r["iter"] for r in rows] != list(range(1, a.iters + 1))
-            torn += records.read_status(got[cell]) is None
-        except (OSError, ValueError):
-            torn += 1
-    left = sum(1 for rd in got.values() for _ in checkpoints(rd / "mmdet"))
+    end = check_end(cells, run_dirs(root / "whole", cells), dirs, a.iters)
     summary = {"cells": len(cells), "kills": a.kills, "caught": caught,
                "torn_checkpoints_left_by_kills": torn_ckpts,
-               "record_temp_files_left_by_kills": temp_records,
-               "done": done, "metrics_equal_reference": same, "torn_records": torn,
+               "record_temp_files_left_by_kills": temp_records, **end,
                "done_cells_rerun": reran, "restarts_from_0_after_a_checkpoint": restarted,
-               "checkpoints_left_at_end": left, "final_exit": last.returncode,
+               "final_exit": last.returncode,
                "reference_exit": whole.returncode, "reference_seconds": round(t_whole),
                "seconds": round(time.monotonic() - t0), "root": str(root), "kill_log": kills}
     (root / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps({k: v for k, v in summary.items() if k != "kill_log"}, indent=2))
-    ok = (done == same == len(cells) and torn == reran == restarted == left == 0
+    ok = (end["done"] == end["metrics_equal_reference"] == len(cells)
+          and end["torn_records"] == reran == restarted == end["checkpoints_left_at_end"] == 0
           and last.returncode == 0 and whole.returncode == 0)
     return 0 if ok else 1
 
