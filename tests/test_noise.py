@@ -177,7 +177,7 @@ def test_noise_seeds_must_be_a_count(t1, tmp_path):
 def test_figures_mark_the_significant_deltas(t1, tmp_path):
     from repro.report.evidence import reproduced_source
     from repro.report.figures import _grid, plt
-    from repro.report.table_figures import _bar_panel
+    from repro.report.bar_figure import _bar_panel
 
     cells, _ = _cells(t1, tmp_path, {BASE: BASE_VALUES, "w0.10-0.50__voc_sgd_l1": [56.0],
                                      "w0.10-0.75__voc_sgd_l1": [51.0]})

@@ -81,11 +81,12 @@ def _record_in(root, spec, cell, seed, state, value=None, reason=None):
 
 def _drawn(monkeypatch):
     """The figures as drawn, kept open instead of saved."""
-    from repro.report import table_figures
+    from repro.report import bar_figure, line_figure
 
     kept = []
-    monkeypatch.setattr(table_figures, "save_figure", lambda fig, out, stem: kept.append(
-        (stem, fig)) or [out / f"{stem}.png"])
+    for module in (bar_figure, line_figure):
+        monkeypatch.setattr(module, "save_figure", lambda fig, out, stem: kept.append(
+            (stem, fig)) or [out / f"{stem}.png"])
     return kept
 
 
