@@ -1,10 +1,12 @@
-"""Which cells the rehearsal stage runs: a small set of table cells that together use
-every detector, balancer, classification loss, regression loss and dataset family of
-conf/ (greedy set cover over the tables' cells, cheapest detectors first), plus the
+"""Which cells the rehearsal stage runs: table cells that together use every detector,
+balancer, classification loss, regression loss and dataset family of conf/, chosen for
+the least CPU time (a weighted set cover over the tables' cells: greedy on new entries
+per second, then the cells the others make redundant dropped, dearest first), plus the
 config entries no table uses, each as one direct job on a table's cell."""
 from __future__ import annotations
 
-from pathlib import Path
+import fnmatch
+from functools import lru_cache
 
 import yaml
 
@@ -12,8 +14,17 @@ from repro.core.paths import CONF_DIR
 from repro.table.spec import available_tables, load_table
 
 GROUPS = ("detector", "balancer", "cls_loss", "reg_loss", "dataset")
+# What the cover weighs (CPU seconds, 1 torch thread, idle machine): a launch (torch,
+# mmdet imported in the launch and its 2 workers, the report), and one paper-scale
+# training iteration of one image per detector, first match wins; measured on the
+# rehearsal stage's cells (docs/benchmarks.md "Rehearsal"). Only the choice between
+# cells depends on them: every detector is rehearsed anyway.
+LAUNCH_S = 40.0
+ITER_S = {"*_dcn_*": 300.0, "*r2_101*": 300.0, "*mask_rcnn_r101*": 30.0,
+          "*r101*": 22.0, "mask_*": 20.0, "double_head*": 25.0, "*": 12.0}
 
 
+@lru_cache(maxsize=None)
 def _defaults() -> dict:
     out = {}
     for item in yaml.safe_load((CONF_DIR / "config.yaml").read_text())["defaults"]:
@@ -43,7 +54,22 @@ def wanted() -> set[tuple[str, str]]:
     return out | {("family", "voc"), ("family", "coco")}
 
 
-def table_cells() -> list[tuple[str, object, set]]:
+def iterations(choices: dict) -> int:
+    """What a cell needs to run its balancer's update: 1 iteration with the default
+    balancer (static weights: nothing to update); 2 with any other, whose windows the
+    rehearse group shortens (conf/rehearse/true.yaml) so that every update has run by
+    the 2nd: ALWA's window of C=2 closes, DWA's second period of 1 ends, Guided Loss,
+    DTP and uncertainty weighting update at every iteration, the 2nd from a state."""
+    return 1 if str(choices["balancer"]) == str(_defaults()["balancer"]) else 2
+
+
+def _table_cost(cells: tuple, images: int) -> float:
+    iters = max(iterations(c[2]) for c in cells)
+    return LAUNCH_S + sum(iter_s(str(c[2]["detector"])) * iters * images for c in cells)
+
+
+def table_cells() -> list[tuple[str, str, dict]]:
+    """(table, cell id, the cell's group choices) for every cell of every table."""
     base = _defaults()
     out = []
     for t in available_tables():
@@ -51,19 +77,75 @@ def table_cells() -> list[tuple[str, object, set]]:
         for cell in spec.cells():
             choices = {**base, **{k: v for k, v in {**spec.fixed, **cell.column.set,
                                                      **cell.row.set}.items() if k in GROUPS}}
-            out.append((t, cell, features(choices)))
+            out.append((t, cell.id, choices))
     return out
 
 
-def cover(cost=lambda det: 0) -> tuple[dict[str, list[str]], set]:
-    """{table: [cell ids]} and the features no table cell has (entries no table uses)."""
-    todo, cells = wanted(), table_cells()
-    reachable = set().union(*(f for _, _, f in cells))
-    todo &= reachable
-    chosen: dict[str, list[str]] = {}
+@lru_cache(maxsize=None)
+def iter_s(detector: str) -> float:
+    return next(v for k, v in ITER_S.items() if fnmatch.fnmatchcase(detector, k))
+
+
+def stage_cost(picked: list[tuple[str, str, dict]], images=lambda table: 1) -> float:
+    """The CPU seconds of a set of cells: a launch per table, each of its cells trained
+    for the table's most iterations (one launch runs one schedule)."""
+    return sum(_table_cost(tuple(c for c in picked if c[0] == t), images(t))
+               for t in {c[0] for c in picked})
+
+
+def cover(images=lambda table: 1) -> tuple[dict[str, list[str]], set]:
+    """{table: [cell ids]} and the features no table cell has (entries no table uses).
+    `images`: a table's images per GPU in the stage."""
+    cells = table_cells()
+    feats = [features(c[2]) for c in cells]
+    reachable = set().union(*feats)
+    todo = wanted() & reachable
+    picked: list[int] = []
     while todo:
-        t, cell, f = max(cells, key=lambda c: (len(c[2] & todo),
-                                               -cost(dict(c[2])["detector"])))
-        chosen.setdefault(t, []).append(cell.id)
-        todo -= f
+        base = stage_cost([cells[i] for i in picked], images)
+
+        def gain(i: int) -> float:
+            extra = stage_cost([cells[j] for j in picked + [i]], images) - base
+            return len(feats[i] & todo) / max(extra, 1e-9)
+
+        best = max((i for i in range(len(cells)) if feats[i] & todo), key=gain)
+        picked.append(best)
+        todo -= feats[best]
+    need = wanted() & reachable
+
+    def covers(sel: list[int]) -> bool:
+        return need <= set().union(*(feats[j] for j in sel))
+
+    def pruned(sel: list[int]) -> list[int]:
+        """Without the cells the others cover, dearest first."""
+        for i in sorted(sel, key=lambda i: -stage_cost([cells[i]], images)):
+            if covers(rest := [j for j in sel if j != i]):
+                sel = rest
+        return sel
+
+    def cost(sel: list[int]) -> float:
+        return stage_cost([cells[j] for j in sel], images)
+
+    # then single swaps (one cell for another, and what that makes redundant) while one
+    # lowers the cost: e.g. a balancer's cell moved to a table already at 2 iterations
+    picked = pruned(picked)
+    better = True
+    while better:
+        better = False
+        for k in range(len(picked)):
+            for j in range(len(cells)):
+                trial = picked[:k] + picked[k + 1:] + [j]
+                if j not in picked and covers(trial) and \
+                        cost(trial := pruned(trial)) < cost(picked) - 1e-9:
+                    picked, better = trial, True
+                    break
+            if better:
+                break
+    chosen: dict[str, list[str]] = {}
+    for i in sorted(picked):
+        chosen.setdefault(cells[i][0], []).append(cells[i][1])
     return chosen, wanted() - reachable
+
+
+def choices_of(table: str, cell: str) -> dict:
+    return next(c for t, i, c in table_cells() if (t, i) == (table, cell))

@@ -43,6 +43,26 @@ def test_a_good_cpu_machine_passes(machine, capsys):
     assert lines[-1] == "no blocking finding"
 
 
+def test_the_disk_finding_is_the_plans_disk_figure(machine, capsys):
+    """One estimate: the doctor's free-disk check uses python -m repro.plan's Disk line
+    for the same table, profile and launcher (a SLURM launch trains more runs at once)."""
+    from repro.commands.plan import main as plan
+
+    root, weights = machine
+    peaks = []
+    for launcher in ((), ("launcher=slurm",)):
+        assert plan(["table=3", "profile=paper", f"sweeps_root={root / 'sweeps'}",
+                     *launcher]) == 0
+        [disk] = [l for l in capsys.readouterr().out.splitlines() if l.startswith("Disk: ")]
+        peak = disk.removeprefix("Disk: ").split(", ")[0]
+        assert "at the peak (" in peak
+        code, lines = doctor(capsys, root, weights, *FIXTURE_COUNTS, *CPU, *launcher)
+        [line] = [l for l in lines if l.startswith("ok   disk: ")]
+        assert f"the table needs {peak}" in line, (line, disk)
+        peaks.append(peak)
+    assert peaks[0].split(" (")[1].startswith("2 run(s) at once") and peaks[1] != peaks[0]
+
+
 def test_the_paper_profile_on_a_cpu_machine_blocks_on_cuda_and_gpus(machine, capsys):
     root, weights = machine
     code, lines = doctor(capsys, root, weights, *FIXTURE_COUNTS)

@@ -7,7 +7,8 @@ the profile asks for; each dataset the table uses, its image and annotation coun
 against the real ones (conf/dataset/*: VOC2012 trainval 11,540, VOC2007 test 4,952,
 COCO train2017 118,287, val2017 5,000); the pretrained-weights files (the hash prefix
 in torchvision's file names checked against the file's sha256); free disk for the
-table's checkpoints. Overrides are the main command's (profile.data_root=...,
+table's checkpoints, against `python -m repro.plan`'s Disk figure for the table (its
+launcher=, seeds=, cells=, keep_weights= are passed to the plan). Overrides are the main command's (profile.data_root=...,
 profile.pretrained.resnet50=..., profile.gpus=2). Exit 1 on a blocking finding (FAIL),
 0 otherwise; 2 on a bad argument.
 """
@@ -25,6 +26,9 @@ from repro.core.errors import ReproError
 from repro.core.paths import CONF_DIR, project_path
 
 GROUPS = ("detector", "dataset")
+# python -m repro.plan's arguments that change the table's disk figure (launcher: how
+# many runs train at once); passed to the plan, not to the config.
+PLAN_KEYS = ("launcher", "seeds", "cells", "keep_weights")
 HASHED = re.compile(r"-([0-9a-f]{8,64})\.pth$")
 
 
@@ -221,26 +225,31 @@ def check_weights(backbone: str, path: str | None) -> Finding:
                                f"{m.group(1)} matches)")
 
 
-# A cell's checkpoint holds the detector's weights and the optimizer's state; measured:
-# Faster R-CNN R50 (SGD) 331 MB from a 102 MB ResNet-50 file, i.e. 3.2x. 3.5x, rounded up.
-CHECKPOINT_PER_WEIGHTS = 3.5
+def check_disk(sweeps_root: str, need, plan_command: str) -> Finding:
+    """Free disk at sweeps_root against the plan's Disk figure for the table (`need`, a
+    repro.commands.plan.Disk: one estimate, computed there)."""
+    from repro.commands.plan import gb
 
-
-def check_disk(profile, sweeps_root: str, runs: int, kept: int, weights_bytes: int) -> Finding:
-    need = runs * kept * CHECKPOINT_PER_WEIGHTS * weights_bytes
-    where = project_path(sweeps_root)
-    probe = where
+    probe = project_path(sweeps_root)
     while not probe.exists():
         probe = probe.parent
-    free = shutil.disk_usage(probe).free
-    detail = (f"{free / 2**30:,.0f} GiB free at {probe}; the table's checkpoints need about "
-              f"{need / 2**30:,.0f} GiB ({runs} run(s) x {kept} kept x ~{CHECKPOINT_PER_WEIGHTS}x "
-              f"the backbone file; an estimate from checkpoint size x cells, conservative)")
-    return Finding("ok" if free >= need else "FAIL", "disk", detail,
-                   "" if free >= need else "free space, or point sweeps_root= at a larger disk")
+    free_mb = shutil.disk_usage(probe).free / 1e6
+    ok = free_mb >= need.peak_mb
+    detail = (f"{gb(free_mb)} free at {probe}; the table needs {need.peak()} "
+              f"(`{plan_command}`, its Disk line)")
+    return Finding("ok" if ok else "FAIL", "disk", detail,
+                   "" if ok else "free space, or point sweeps_root= at a larger disk")
 
 
-def diagnose(table: str, overrides: list[str], sweeps_root: str) -> list[Finding]:
+def profile_name(overrides: list[str]) -> str:
+    """The profile the overrides pick (the last profile=..., as Hydra takes it)."""
+    return [o.split("=", 1)[1] for o in overrides if o.startswith("profile=")][-1]
+
+
+def diagnose(table: str, overrides: list[str], sweeps_root: str,
+             plan_args: dict | None = None) -> list[Finding]:
+    """`plan_args`: python -m repro.plan's own arguments (launcher=, seeds=, cells=,
+    keep_weights=), for the disk the table needs."""
     choices = table_choices(table)
     base = _compose([f"table='{table}'", *overrides])
     p = base.profile
@@ -251,21 +260,16 @@ def diagnose(table: str, overrides: list[str], sweeps_root: str) -> list[Finding
         findings += check_dataset(ds, data_root)
     backbones = sorted({_compose([f"detector={d}"]).detector.backbone
                         for d in choices["detector"]})
-    sizes = []
     for b in backbones:
-        f = check_weights(b, (p.get("pretrained") or {}).get(b))
-        findings.append(f)
-        path = (p.get("pretrained") or {}).get(b)
-        if path and project_path(path).is_file():
-            sizes.append(project_path(path).stat().st_size)
+        findings.append(check_weights(b, (p.get("pretrained") or {}).get(b)))
+    from repro.commands.plan import table_disk
     from repro.table.spec import load_table
 
-    runs = len(load_table(table).cells())
-    epochs = int(base.dataset.epochs)
-    every = p.get("checkpoint")
-    kept = -(-epochs // int(every)) if every else 1
-    if sizes:
-        findings.append(check_disk(p, sweeps_root, runs, kept, max(sizes)))
+    plan_args = {**(plan_args or {}), "table": table, "sweeps_root": sweeps_root,
+                 "profile": profile_name(overrides)}
+    need = table_disk(load_table(table), plan_args)
+    command = "python -m repro.plan " + " ".join(f"{k}={v}" for k, v in plan_args.items())
+    findings.append(check_disk(sweeps_root, need, command))
     return findings
 
 
@@ -276,9 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     if {"-h", "--help"}.intersection(argv):
         print(__doc__.strip())
         return 0
-    table, sweeps_root, overrides = "1", "sweeps", ["profile=paper"]
+    table, sweeps_root, overrides, plan_args = "1", "sweeps", ["profile=paper"], {}
     for arg in argv:
-        key, eq, value = arg.partition("=")
+        key, eq, value = arg.replace("hydra/launcher=", "launcher=", 1).partition("=")
         if not eq:
             return fail(ReproError(f"argument {arg!r}: give key=value, e.g. table=1 or "
                                    f"profile.data_root=/data"))
@@ -286,13 +290,15 @@ def main(argv: list[str] | None = None) -> int:
             table = value
         elif key == "sweeps_root":
             sweeps_root = value
+        elif key in PLAN_KEYS:  # the plan's (the disk figure), not a config override
+            plan_args[key] = value
         else:
             overrides.append(arg)
     try:
         from repro.table.spec import load_table
 
         load_table(table)
-        findings = diagnose(table, overrides, sweeps_root)
+        findings = diagnose(table, overrides, sweeps_root, plan_args)
     except ReproError as e:
         return fail(e)
     except Exception as e:  # noqa: BLE001 - a Hydra override error: one line, exit 2

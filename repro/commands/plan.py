@@ -202,7 +202,7 @@ def _lines(spec: TableSpec, a: dict, profile: dict, items: list[Run],
         lines.append(f"Cost of the runs to go: {total / 60:.1f} CPU-minutes, about "
                      f"{total / 60 / n:.1f} minutes of wall time at {n} at a time "
                      f"(measured seconds per cell, conf/cost.yaml)")
-    lines.append(disk_line(items, todo, a, profile, cost))
+    lines.append(disk_line(disk_need(items, todo, a, profile, cost)))
     return lines
 
 
@@ -227,7 +227,21 @@ def run_disk(r: Run, a: dict, cost: dict) -> tuple[float, float, float]:
     return weights, ckpt, d["records_mb"] + d["records_mb_per_kiter"] * iters / 1000
 
 
-def disk_line(items: list[Run], todo: list[Run], a: dict, profile: dict, cost: dict) -> str:
+@dataclass(frozen=True)
+class Disk:
+    """The disk a table needs, in MB: at its peak and at its end (disk_need)."""
+    peak_mb: float
+    end_mb: float
+    at_once: int
+    largest_mb: float  # the largest checkpoint among the runs that train at once
+    keep_weights: bool
+
+    def peak(self) -> str:
+        return (f"{gb(self.peak_mb)} at the peak ({self.at_once} run(s) at once x 2 "
+                f"checkpoints of up to {self.largest_mb:,.0f} MB, plus records)")
+
+
+def disk_need(items: list[Run], todo: list[Run], a: dict, profile: dict, cost: dict) -> Disk:
     """The disk the table needs at its peak (the runs that train at once each hold one
     checkpoint and write the next; every run's records) and at its end (records, plus the
     final weights with keep_weights=true)."""
@@ -238,15 +252,30 @@ def disk_line(items: list[Run], todo: list[Run], a: dict, profile: dict, cost: d
     n = at_once(todo, a, profile)
     largest = sorted((sizes[id(r)][1] for r in todo), reverse=True)[:n]
     done_weights = sum(sizes[id(r)][0] for r in items if not r.would_run) if keep else 0.0
-    peak = records_mb + 2 * sum(largest) + done_weights
-    end = records_mb + kept
-    return (f"Disk: {_gb(peak)} at the peak ({n} run(s) at once x 2 checkpoints of up to "
-            f"{max(largest, default=0):,.0f} MB, plus records), {_gb(end)} at the end "
-            f"(records{'; keep_weights=true: + final weights' if keep else ''}; "
+    return Disk(peak_mb=records_mb + 2 * sum(largest) + done_weights,
+                end_mb=records_mb + kept, at_once=n, largest_mb=max(largest, default=0.0),
+                keep_weights=keep)
+
+
+def disk_line(d: Disk) -> str:
+    return (f"Disk: {d.peak()}, {gb(d.end_mb)} at the end "
+            f"(records{'; keep_weights=true: + final weights' if d.keep_weights else ''}; "
             f"conf/cost.yaml disk)")
 
 
-def _gb(mb: float) -> str:
+def table_disk(spec: TableSpec, a: dict) -> Disk:
+    """The plan's Disk figure for `a` (plan's arguments, DEFAULTS filled in): what
+    python -m repro.doctor checks the free disk against."""
+    a = {**DEFAULTS, **a}
+    with hydra_composer(context(spec, a)) as compose:
+        profile = compose.read([], lambda cfg: OmegaConf.to_container(cfg.profile,
+                                                                      resolve=True))
+        items = runs(spec, a, compose)
+    return disk_need(items, [r for r in items if r.would_run], a, profile,
+                     _yaml(CONF_DIR / "cost.yaml"))
+
+
+def gb(mb: float) -> str:
     return f"{mb / 1000:,.1f} GB" if mb >= 1000 else f"{mb:,.0f} MB"
 
 

@@ -100,7 +100,7 @@ def _run(cfg: DictConfig, task, output) -> dict:
     rd = cell_run_dir(cfg)
     launch_id = cfg.get("launch_id") or f"direct-{uuid.uuid4().hex[:12]}"
     lead = task is None or task.rank == 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     # Rank 0 takes the claim and prepares the folder; every rank then acts on its word.
     # Whatever fails in that preparation (the claim, a torn checkpoint or record, the
     # provenance) is the cell's outcome like any failure in training.
@@ -113,7 +113,7 @@ def _run(cfg: DictConfig, task, output) -> dict:
                     "message": str(e)[:500], "traceback": traceback.format_exc()}
     plan = distributed.broadcast(plan, task)
     if plan["state"] == records.FAILED:
-        return _end(cfg, rd, launch_id, lead, task, plan, None, t0, [])
+        return _end(cfg, rd, launch_id, lead, task, plan, None, (t0, c0), [])
     if plan["state"] != records.RUNNING:
         return plan
     if plan["resumed_from"] is None:  # a fresh start: no earlier attempt's log either
@@ -130,19 +130,22 @@ def _run(cfg: DictConfig, task, output) -> dict:
                   "traceback": traceback.format_exc()}
     # A preempted job (preemption.Preempted, submitit's requeue exit) leaves through
     # SystemExit here: its record stays `running` and its requeued self finds its claim.
-    return _end(cfg, rd, launch_id, lead, task, status, plan, t0, ranks)
+    return _end(cfg, rd, launch_id, lead, task, status, plan, (t0, c0), ranks)
 
 
 def _end(cfg, rd: Path, launch_id: str, lead: bool, task, status: dict, plan: dict | None,
-         t0: float, ranks: list) -> dict:
-    """Write the outcome (rank 0), free the disk a resume needed, release the claim."""
+         clock: tuple[float, float], ranks: list) -> dict:
+    """Write the outcome (rank 0), free the disk a resume needed, release the claim.
+    `clock`: the job's start, (perf_counter, process_time): its wall seconds and this
+    process's CPU seconds (user + sys, all its threads; its dataloader workers not)."""
     trace = status.pop("traceback", None)
     if status["state"] == records.FAILED:
         log.error("cell %s seed %s failed (%s): %s", cfg.cell, cfg.seed, status["reason"],
                   status["message"])
     if not lead:
         return {**status, "rank": task.rank}
-    seconds = round(time.perf_counter() - t0, 3)
+    seconds = round(time.perf_counter() - clock[0], 3)
+    cpu_s = round(time.process_time() - clock[1], 3)
     identity = _identity(cfg)
     try:
         if status.get("reason") == DISK:  # the torn checkpoint a full disk left holds its room
@@ -153,7 +156,7 @@ def _end(cfg, rd: Path, launch_id: str, lead: bool, task, status: dict, plan: di
             records.write_json(rd / records.PROVENANCE,
                                {**plan["provenance"], "ended": now(), "seconds": seconds})
         status = {**identity, **status, "started": (plan or {}).get("started"),
-                  "ended": now(), "seconds": seconds,
+                  "ended": now(), "seconds": seconds, "cpu_s": cpu_s,
                   "resumed_from": (plan or {}).get("resumed_from"), **where(),
                   **({"ranks": ranks} if ranks else {})}
         if cfg.get("keep_weights") and status["state"] == records.DONE:
