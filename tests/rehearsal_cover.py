@@ -14,14 +14,16 @@ from repro.core.paths import CONF_DIR
 from repro.table.spec import available_tables, load_table
 
 GROUPS = ("detector", "balancer", "cls_loss", "reg_loss", "dataset")
-# What the cover weighs (CPU seconds, 1 torch thread, idle machine): a launch (torch,
-# mmdet imported in the launch and its 2 workers, the report), and one paper-scale
-# training iteration of one image per detector, first match wins; measured on the
-# rehearsal stage's cells (docs/benchmarks.md "Rehearsal"). Only the choice between
-# cells depends on them: every detector is rehearsed anyway.
-LAUNCH_S = 40.0
-ITER_S = {"*_dcn_*": 300.0, "*r2_101*": 300.0, "*mask_rcnn_r101*": 30.0,
-          "*r101*": 22.0, "mask_*": 20.0, "double_head*": 25.0, "*": 12.0}
+# What the cover weighs (CPU seconds, 1 torch thread): a launch (torch and mmdet
+# imported by the launch and its 2 workers, the sweep composed, the report: 8-17 s
+# measured; 30 with the core its last cell leaves idle on 2 cores), and one
+# cell at 1 iteration of 1 image (built, the checkpoint loaded, trained, tested on 1
+# image) per detector, first match wins, times its iterations and images; measured in
+# the rehearsal stage (docs/benchmarks.md "Rehearsal", a shared machine). Only the
+# choice between cells depends on them: every detector is rehearsed anyway.
+LAUNCH_S = 30.0
+ITER_S = {"*_dcn_*": 62.0, "*r2_101*": 71.0, "double_head*": 29.0, "*mask_rcnn_r101*": 24.0,
+          "*r101*": 20.0, "mask_*": 19.0, "*": 16.0}
 
 
 @lru_cache(maxsize=None)
@@ -56,11 +58,16 @@ def wanted() -> set[tuple[str, str]]:
 
 def iterations(choices: dict) -> int:
     """What a cell needs to run its balancer's update: 1 iteration with the default
-    balancer (static weights: nothing to update); 2 with any other, whose windows the
-    rehearse group shortens (conf/rehearse/true.yaml) so that every update has run by
-    the 2nd: ALWA's window of C=2 closes, DWA's second period of 1 ends, Guided Loss,
-    DTP and uncertainty weighting update at every iteration, the 2nd from a state."""
-    return 1 if str(choices["balancer"]) == str(_defaults()["balancer"]) else 2
+    balancer (static weights: nothing to update); with any other, the rehearse group's
+    own `iters` (3), its windows shortened (conf/rehearse/true.yaml) so that every update
+    has run by the 2nd iteration (ALWA's window of C=2 closes, DWA's second period of 1
+    ends; Guided Loss, DTP and uncertainty weighting update at every one) and the 3rd
+    trains with the new weights. (At 2 iterations the 1x shape's first LR step would
+    fall on the 2nd.)"""
+    if str(choices["balancer"]) == str(_defaults()["balancer"]):
+        return 1
+    return int(yaml.safe_load((CONF_DIR / "rehearse" / "true.yaml").read_text())
+               ["profile"]["iters"])
 
 
 def _table_cost(cells: tuple, images: int) -> float:

@@ -39,13 +39,12 @@ STAGE = (
     # 1 test image instead of the group's 2: the real metric still runs on a prediction.
     "profile.rehearsal.test_images=1",
     "profile.checkpoint=null",
+    # One torch thread per cell, two cells at a time (the local launcher's 2 workers), a
+    # SLURM task per core. Also for a launch of one cell: mmcv's CPU deformable
+    # convolution (the FCOS+ATSS heads, Table 7's backbones) runs on one thread anyway,
+    # and a second one spins on a busy machine (its CPU seconds then say nothing).
+    "profile.threads=1",
 )
-
-
-def threads(cells: int) -> str:
-    """One torch thread per cell, two cells at a time (the local launcher's 2 workers);
-    a launch of one cell takes both cores with 2 threads."""
-    return f"profile.threads={1 if cells > 1 else 2}"
 
 
 def cpu_seconds() -> float:
@@ -120,7 +119,6 @@ def check_run(rd, *, iters, log=None):
 def test_every_entry_rehearses_at_the_papers_scale(table, paper_files, tmp_path, cpu_log):
     cells = CHOSEN[table]
     extra = () if table in PAPER_BATCH_TABLES else ("profile.rehearsal.images_per_gpu=1",)
-    extra += (threads(len(cells)),)
     iters = max(iterations(choices_of(table, c)) for c in cells)
     # ++: the rehearse group adds profile.iters, which profile=paper alone lacks (the
     # command line's pre-check reads the profile entry, commands/run.py::check_group_key)
@@ -152,7 +150,7 @@ def test_entries_no_table_uses_rehearse_as_direct_jobs(paper_files, tmp_path, cp
         cfg = compose("config", overrides=[
             "table='hcral-6'", "cell=direct_fcos_atss_uncertainty",
             *(f"{k}={v}" for k, v in DIRECT.items()), "dataset=coco", "cls_loss=hcrac", "reg_loss=hcrar",
-            "profile=paper", "rehearse='true'", *STAGE, threads(1),
+            "profile=paper", "rehearse='true'", *STAGE,
             "profile.rehearsal.images_per_gpu=1", f"profile.iters={iters}",
             f"profile.data_root={data}", *weights, f"sweeps_root={tmp_path / 'sweeps'}"])
     status = run_cell(cfg)
@@ -169,7 +167,6 @@ def test_one_cell_as_a_two_task_gloo_job_through_slurm(slurm, paper_files, tmp_p
     r = rehearse(paper_files, tmp_path, "table=1", "-m", "hydra/launcher=slurm",
                  f"cells=[{cell}]", "profile.gpus=2", "profile.device=cpu",
                  f"++profile.iters={iters}",
-                 threads(2),  # a task per core
                  # the test cluster is one small node: not the paper's 8 CPUs, 32 GB per task
                  "profile.slurm.cpus_per_task=1", "profile.slurm.mem_gb_per_task=null",
                  env=slurm.env)

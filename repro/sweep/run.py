@@ -194,7 +194,7 @@ def submit(sweep: Sweep, launcher: Launcher, batches: list[Batch],
                 continue
             jobs = [mine[i] for i in indices]
             try:
-                out = launcher.launch([[*j.overrides, f"launch_id={sweep.launch_id}"]
+                out = launcher.launch([[*j.overrides, launch_override(sweep.launch_id)]
                                        for j in jobs], batch.resources)
             except BaseException:
                 for i in set(mine) - gone:  # nothing more goes out: give back the rest
@@ -234,6 +234,13 @@ def report(sweep: Sweep, todo: list[Job], submitted: Submitted) -> None:
     if table_dir is not None and "tensorboard" in sweep.trackers and any(
             table_dir.glob(f"*/seed*/{EVENTS_GLOB}")):
         say(f"training curves: tensorboard --logdir {shown_path(table_dir)}")
+
+
+def launch_override(launch_id: str) -> str:
+    """The job's `launch_id=` override, quoted: unquoted, Hydra reads a hex id such as
+    38e901827732 as a float (3.8e+902 = inf) and 123456789012 as an int, and the job's
+    claim then never matches the launch's (the cell is skipped as claimed by it)."""
+    return f"launch_id='{launch_id}'"
 
 
 def _claim(todo: list[Job], launch_id: str, *, retry_failed: bool, force: bool) -> set[int]:
