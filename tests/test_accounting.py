@@ -1,14 +1,16 @@
-"""SLURM's accounting word for a `lost` run (repro/launch/accounting.py).
+"""SLURM's accounting word for a `lost` run (repro/launch/accounting.py), on the real
+`sacct` (SLURM 22.05.8).
 
-No slurmdbd runs here, so how sacct reports ended jobs is tested on fixture text in the
-format `sacct -n -P -o JobID,State -j <ids>` prints (SLURM 22.05, man sacct: no header,
-one line per allocation and per step, fields split by `|` with no trailing one, steps as
-<job>.batch / <job>.extern / <job>.<n>, array tasks as <array>_<task>, tasks not started
-yet as <array>_[a-b]). Written after the man page, not captured from a live slurmdbd. What
-sacct says where accounting is off (the test cluster's accounting_storage/none) or its
-database is down is the real sacct, run here; and `python -m repro.status` on the real
-one-node SLURM shows a cancelled job's run `lost`, with no word from the disabled
-accounting, and with the word once an sacct that answers (the fixture text) is on PATH."""
+With a live slurmdbd (tests/slurm_accounting.py: MariaDB and slurmdbd beside the test
+cluster; skipped where Debian's slurmdbd and mariadb-server are absent): a scancelled
+job's run is shown `lost(CANCELLED)` by `python -m repro.status`. Where accounting is off
+(the plain test cluster's accounting_storage/none) or its database is down, the real
+sacct says so and the run is shown `lost` without a word. The parser's fixture: lines
+sacct printed here (`sacct -n -P -o JobID,State -j 1,2,3,4,5,6` against that slurmdbd,
+2026-12-02: jobs `true`, `exit 3`, a scancelled `sleep`, a `sleep` past `--time=1`, a
+finished one, a `--array=0-5%1` cancelled before its first task), and, marked, lines
+for the ends a one-node CPU cluster cannot produce (OUT_OF_MEMORY, NODE_FAIL, PREEMPTED:
+written in the same format, after the man page's JOB STATE CODES)."""
 import os
 import shutil
 import subprocess
@@ -19,38 +21,51 @@ import pytest
 
 from conftest import ROOT
 from repro.launch.accounting import final_states, parse, sacct_command
+from slurm_accounting import accounted_slurm  # noqa: F401 - module fixture
 
-ENDED = """\
-41_0|COMPLETED
-41_0.batch|COMPLETED
-41_0.extern|COMPLETED
-41_1|CANCELLED by 0
-41_1.batch|CANCELLED
+CAPTURED = """\
+1|COMPLETED
+1.batch|COMPLETED
+2|FAILED
+2.batch|FAILED
+3|CANCELLED by 0
+3.batch|CANCELLED
+4|TIMEOUT
+4.batch|CANCELLED
+5|COMPLETED
+5.batch|COMPLETED
+6_[0-5%1]|CANCELLED by 0
+"""
+# The same jobs mid-run (captured too): 4 and 5 running, the array's tasks pending.
+CAPTURED_MID = """\
+4|RUNNING
+4.batch|RUNNING
+5|RUNNING
+5.batch|RUNNING
+6_[0-5%1]|PENDING
+"""
+WRITTEN = """\
+41_1|FAILED
+41_1.batch|OUT_OF_MEMORY
 41_1.extern|COMPLETED
-41_[2-5]|PENDING
-42|FAILED
+42|OUT_OF_MEMORY
 42.batch|OUT_OF_MEMORY
-42.extern|COMPLETED
-43|OUT_OF_MEMORY
-43.batch|OUT_OF_MEMORY
-44|NODE_FAIL
-44.batch|CANCELLED
-45|TIMEOUT
-45.batch|CANCELLED
-45.extern|COMPLETED
-46|RUNNING
-46.batch|RUNNING
-47|REQUEUED
-48|PREEMPTED
+43|NODE_FAIL
+43.batch|CANCELLED
+44|PREEMPTED
+45|REQUEUED
 """
 
 
 def test_sacct_lines_give_each_ended_job_its_word():
-    assert parse(ENDED) == {
-        "41_0": "COMPLETED", "41_1": "CANCELLED",  # "CANCELLED by 0": the word only
-        "42": "OUT_OF_MEMORY",  # the batch step's OOM names a job the allocation calls FAILED
-        "43": "OUT_OF_MEMORY", "44": "NODE_FAIL", "45": "TIMEOUT", "48": "PREEMPTED"}
-    # not ended (46 runs, 47 waits to run again, 41_[2-5] never started): no word
+    assert parse(CAPTURED) == {
+        "1": "COMPLETED", "2": "FAILED", "3": "CANCELLED",  # "CANCELLED by 0": the word
+        "4": "TIMEOUT",  # its batch step says CANCELLED: the allocation's word
+        "5": "COMPLETED", "6_[0-5%1]": "CANCELLED"}  # (no run's id: never looked up)
+    assert parse(CAPTURED_MID) == {}  # running or pending: not ended, no word
+    assert parse(WRITTEN) == {
+        "41_1": "OUT_OF_MEMORY",  # a step's OOM names a job the allocation calls FAILED
+        "42": "OUT_OF_MEMORY", "43": "NODE_FAIL", "44": "PREEMPTED"}  # 45 will run again
     assert parse("") == {} and parse("\n \n") == {}
 
 
@@ -94,32 +109,50 @@ def _state(sweeps, cell, env):
     return line.split()[2]
 
 
-def test_status_shows_a_cancelled_job_lost_with_accountings_word_where_it_has_one(
-        slurm, tmp_path):
+def _running_cell(cluster, tmp_path) -> tuple[str, str]:
+    """A `sleep` job on the cluster, and a Table 1 run record `running` under its claim,
+    as a SLURM job of a sweep leaves them (its cell, its job id)."""
     from repro.core import records
     from repro.launch import claims
 
-    job = slurm.run("sbatch", "--parsable", "-o", "/dev/null", "--wrap", "sleep 300").strip()
+    job = cluster.run("sbatch", "--parsable", "-o", "/dev/null", "--wrap", "sleep 300").strip()
     cell = "w1.00-1.00__voc_sgd_l1"
     rd = tmp_path / "sweeps" / "smoke" / "table1" / cell / "seed0"
     records.write_json(rd / records.STATUS, {"state": "running", "slurm_job_id": job,
-                                             "host": slurm.host, "started": None})
+                                             "host": cluster.host, "started": None})
     records.write_json(rd / claims.CLAIM, claims.owner("l1", slurm_job_id=job))
-    sweeps = tmp_path / "sweeps"
-    assert _state(sweeps, cell, slurm.env) == "running"  # SLURM runs it: not lost
-    slurm.run("scancel", job)
+    return cell, job
+
+
+def _scancel(cluster, job):
+    cluster.run("scancel", job)
     deadline = time.time() + 60
-    while "CANCELLED" not in slurm.run("squeue", "-h", "-t", "all", "-o", "%T", "-j", job):
+    while "CANCELLED" not in cluster.run("squeue", "-h", "-t", "all", "-o", "%T", "-j", job):
         assert time.time() < deadline, "scancel did not end the job"
         time.sleep(0.5)
-    # The test cluster keeps no accounting (sacct: "Slurm accounting storage is disabled"):
-    # lost, from the stale claim, without a word.
+
+
+def test_without_accounting_a_cancelled_jobs_run_is_lost_without_a_word(slurm, tmp_path):
+    cell, job = _running_cell(slurm, tmp_path)
+    sweeps = tmp_path / "sweeps"
+    assert _state(sweeps, cell, slurm.env) == "running"  # SLURM runs it: not lost
+    _scancel(slurm, job)
+    # sacct: "Slurm accounting storage is disabled": lost, from the stale claim, no word
     assert _state(sweeps, cell, slurm.env) == "lost"
-    # An sacct that answers, as one backed by slurmdbd would (the fixture's shape).
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "sacct").write_text(f"#!/bin/sh\nprintf '{job}|FAILED\\n{job}.batch|"
-                                   f"OUT_OF_MEMORY\\n{job}.extern|COMPLETED\\n'\n")
-    (bin_dir / "sacct").chmod(0o755)
-    env = {**slurm.env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    assert _state(sweeps, cell, env) == "lost(OUT_OF_MEMORY)"
+
+
+def test_with_a_live_slurmdbd_a_cancelled_jobs_run_is_lost_with_its_word(accounted_slurm,
+                                                                       tmp_path):
+    cluster = accounted_slurm
+    done = cluster.run("sbatch", "--parsable", "-o", "/dev/null", "--wrap", "exit 3").strip()
+    cell, job = _running_cell(cluster, tmp_path)
+    sweeps = tmp_path / "sweeps"
+    assert _state(sweeps, cell, cluster.env) == "running"
+    _scancel(cluster, job)
+    cluster.accounted(job, "CANCELLED")
+    cluster.accounted(done, "FAILED")
+    assert _state(sweeps, cell, cluster.env) == "lost(CANCELLED)"
+    env = {**os.environ, **cluster.env}
+    out = subprocess.run(sacct_command([job, done]), capture_output=True, text=True, env=env)
+    assert f"{job}|CANCELLED by 0" in out.stdout.splitlines()  # the real line, parsed:
+    assert parse(out.stdout) == {job: "CANCELLED", done: "FAILED"}
