@@ -159,6 +159,10 @@ def apply_runtime(mm: Config, cfg: DictConfig, work_dir: Path) -> None:
         if "iters" in cfg.profile else interval
     # Checkpoints every `checkpoint` iterations (smoke) or epochs (paper); null: none.
     every = cfg.profile.checkpoint
+    if not every and cfg.get("keep_weights"):
+        # keep_weights=true keeps the final model (run_cell.py reads it from the last
+        # checkpoint): without periodic checkpoints, one at the end of training.
+        every = int(cfg.profile.iters) if "iters" in cfg.profile else int(cfg.dataset.epochs)
     mm.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch="iters" not in cfg.profile,
                                        interval=int(every), save_last=True) if every else None
     mm.default_hooks.visualization = dict(type="DetVisualizationHook", draw=False)
