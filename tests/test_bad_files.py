@@ -25,7 +25,7 @@ def test_a_value_against_the_schema_is_refused_before_anything_runs(repro):
     ("optimizer.type=Adam", "optimizer.type='Adam' must be one of SGD, AdamW"),
     ("reg_loss.loss.loss_weight=-1", "reg_loss.loss={'type': 'L1Loss', 'loss_weight': -1}"),
     ("profile.slurm.timeout_min=0.5", "profile.slurm.timeout_min=0.5 must be a whole number"),
-    ("+profile.sample_seeds=1", "profile.sample_seeds=1 must be true or false"),
+    ("profile.sample_seeds=1", "profile.sample_seeds=1 must be true or false"),
     ("cls_loss=focal", None),  # a valid entry passes
 ])
 def test_every_group_key_is_checked_against_its_schema(override, needle):
