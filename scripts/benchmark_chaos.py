@@ -20,7 +20,7 @@ metrics equal to the reference's, every record and scalars.jsonl readable with e
 iteration once, and no cell restarting from iteration 0 once it had a checkpoint (its
 resume point never goes back).
 
-    .venv/bin/python scripts/benchmark_chaos.py --slurm --cells 6 --iters 6 --checkpoint 2
+    .venv/bin/python scripts/benchmark_chaos.py --slurm --cells 12 --iters 96 --checkpoint 8
 
 --slurm: the same on a real one-node SLURM (tests/slurm_cluster.py, started here, as
 root): the reference as above (the local launcher: a SLURM job trains the same cell to

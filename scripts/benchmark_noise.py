@@ -9,7 +9,11 @@ Runs, with the real sweep (python -m repro), in fresh folders under --root:
 1. the table's noise cells (its reference cells, repro/table/spec.py) with seeds
    0..N-1: the std over seeds per column;
 2. seed 0 again with every initial weight moved by one float32 ulp (perturb_init=true);
-3. seed 0 again with two torch threads instead of one (another summation order).
+3. seed 0 again with two torch threads instead of one (another summation order);
+4. with --test-split N, every seed's final weights (keep_weights=true) evaluated again on
+   a fresh N-image test split from the same generator: the std over seeds at N beside
+   the std at the dataset's own test split tells the test split's share of the spread
+   from training's (the rest).
 Prints one line per column, writes <root>/summary.json, and exits 1 when a column's std
 or a rounding difference exceeds the target: 1.0 points for mAP (VOC), 0.5 for AP (COCO).
 """
@@ -27,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from repro.core.paths import run_dir  # noqa: E402
 from repro.report.collect import collect  # noqa: E402
 from repro.table.spec import load_table  # noqa: E402
 
@@ -43,12 +48,39 @@ def sweep(table: str, cells: list[str], root: Path, extra: list[str], jobs: int)
     return time.perf_counter() - start
 
 
-def values(spec, root: Path) -> dict:
+def values(spec, root: Path) -> tuple[dict, dict]:
+    """Per (row, column): {seed: value, or the state and reason}; and the metric each
+    cell's records name (mAP, AP: the dataset's, conf/dataset/)."""
     frame = collect(spec, profile="smoke", sweeps_root=root)
     out: dict = {}
+    metrics: dict = {}
     for r in frame.itertuples():
         out.setdefault((r.row, r.column), {})[int(r.seed)] = (
             r.value if r.state == "done" else f"{r.state}:{r.reason}")
+        if isinstance(r.metric, str):
+            metrics[(r.row, r.column)] = r.metric
+    return out, metrics
+
+
+def on_test_split(spec, cells, root: Path, n: int) -> dict:
+    """Per (row, column): {seed: value} of each seed's kept weights on a fresh n-image
+    test split (point 4), drawn with another generator seed than the dataset's own."""
+    from omegaconf import OmegaConf
+
+    from repro.data.synthetic import SPECS, write_test_split
+    from repro.job.evaluate_weights import evaluate_weights
+
+    out: dict = {}
+    for c in cells:
+        for seed in range(10_000):
+            rd = run_dir(root / "seeds", "smoke", spec.id, c.id, seed)
+            if not (rd / "weights.pth").exists():
+                break
+            family = OmegaConf.load(rd / "config.yaml").dataset.family
+            split = write_test_split(family, n, root / f"test-split-{n}",
+                                     seed=SPECS[family].seed + 1000)
+            out.setdefault((c.row.id, c.column.id), {})[seed] = evaluate_weights(
+                rd, split.parent, root / "evaluate" / c.id / f"seed{seed}")
     return out
 
 
@@ -60,6 +92,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2, help="local workers (2 on 2 cores)")
     ap.add_argument("--no-rounding", action="store_true", help="skip points 2 and 3")
     ap.add_argument("--columns", default="", help="comma-separated column ids (default all)")
+    ap.add_argument("--test-split", type=int, default=0, metavar="N",
+                    help="also evaluate every seed's weights on a fresh N-image test split")
     ap.add_argument("extra", nargs="*", help="overrides for every run, after --")
     a = ap.parse_args()
     spec = load_table(a.table)
@@ -71,7 +105,8 @@ def main() -> int:
     ids = [c.id for c in cells]
     root = a.root or Path(tempfile.mkdtemp(prefix="repro-noise-"))
     root.mkdir(parents=True, exist_ok=True)
-    runs = {"seeds": (["seeds=%d" % a.seeds, "noise_seeds=1"], a.jobs)}
+    keep = ["keep_weights=true"] if a.test_split else []
+    runs = {"seeds": (["seeds=%d" % a.seeds, "noise_seeds=1", *keep], a.jobs)}
     if not a.no_rounding:
         runs["ulp"] = (["seeds=1", "noise_seeds=1", "perturb_init=true"], a.jobs)
         # Two threads, one worker: the same arithmetic in another summation order.
@@ -79,23 +114,29 @@ def main() -> int:
     seconds, found = {}, {}
     for name, (over, jobs) in runs.items():
         seconds[name] = sweep(a.table, ids, root / name, [*over, *a.extra], jobs)
-        found[name] = values(spec, root / name)
-    metric = {"voc": "mAP", "coco": "AP"}
+        found[name], metric = values(spec, root / name)
+    if a.test_split:
+        found["split"] = on_test_split(spec, cells, root, a.test_split)
     failed, lines = False, []
     summary = {"table": a.table, "seeds": a.seeds, "extra": a.extra, "seconds": seconds,
                "cells": {}}
     print(f"table {a.table}, {len(cells)} noise cells, seeds 0..{a.seeds - 1}, "
           f"overrides {a.extra or '-'}; {seconds['seeds']:.0f} s for the seeds")
     print(f"{'cell':<34} {'metric':>6} {'mean':>7} {'std':>6} {'target':>6} "
-          f"{'ulp Δ':>7} {'thr Δ':>7}  per seed")
-    for c in cells:
-        fam = "coco" if "coco" in c.column.id or c.column.group.lower() == "coco" else "voc"
-        m = metric[fam]
-        target = TARGETS[m]
-        per_seed = found["seeds"].get((c.row.id, c.column.id), {})
+          f"{'ulp Δ':>7} {'thr Δ':>7}"
+          + (f" {'std@' + str(a.test_split):>9}" if a.test_split else "") + "  per seed")
+
+    def spread(per_seed: dict) -> tuple[float, float]:
         nums = [v for _, v in sorted(per_seed.items()) if isinstance(v, float)]
-        std = statistics.stdev(nums) if len(nums) > 1 else float("nan")
-        mean = statistics.fmean(nums) if nums else float("nan")
+        return (statistics.fmean(nums) if nums else float("nan"),
+                statistics.stdev(nums) if len(nums) > 1 else float("nan"))
+
+    for c in cells:
+        m = metric.get((c.row.id, c.column.id), "?")
+        target = TARGETS.get(m, float("nan"))
+        per_seed = found["seeds"].get((c.row.id, c.column.id), {})
+        mean, std = spread(per_seed)
+        split_std = spread(found.get("split", {}).get((c.row.id, c.column.id), {}))[1]
         base = per_seed.get(0)
         deltas = {}
         for name in ("ulp", "threads"):
@@ -108,11 +149,16 @@ def main() -> int:
         shown = " ".join(f"{v:.2f}" if isinstance(v, float) else str(v)
                          for _, v in sorted(per_seed.items()))
         lines.append(f"{c.id:<34} {m:>6} {mean:7.2f} {std:6.2f} {target:6.2f} "
-                     f"{deltas['ulp']:7.2f} {deltas['threads']:7.2f}  {shown}"
+                     f"{deltas['ulp']:7.2f} {deltas['threads']:7.2f}"
+                     + (f" {split_std:9.2f}" if a.test_split else "") + f"  {shown}"
                      + ("  ABOVE TARGET" if bad else ""))
         summary["cells"][c.id] = {"metric": m, "target": target, "per_seed": per_seed,
                                   "mean": mean, "std": std, **{f"{k}_delta": v
                                                                for k, v in deltas.items()}}
+        if a.test_split:
+            summary["cells"][c.id].update(
+                test_split=a.test_split, std_on_test_split=split_std,
+                per_seed_on_test_split=found["split"].get((c.row.id, c.column.id), {}))
     print("\n".join(lines))
     (root / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     print(f"{'FAIL' if failed else 'OK'}: targets std and rounding Δ <= 1.0 mAP (VOC), "

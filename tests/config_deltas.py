@@ -80,6 +80,10 @@ def documented(cfg) -> list[str]:
     det, allowed = cfg.detector, [*PROFILE, *DATASET, *OPTIMIZER]
     if cfg.profile.get("rehearsal"):
         allowed += [*REHEARSAL, "param_scheduler"]  # the 1x shape in iterations
+    if cfg.profile.get("sample_seeds"):  # the training set built as the dataset it wraps,
+        # each sample's flips from its own seed (repro/job/sample_seeds.py)
+        allowed += ["train_dataloader.dataset.type", "train_dataloader.dataset.wraps",
+                    "train_dataloader.dataset.seed"]
     if det.get("warmup_ratio") is not None:  # HCRAL's warm-up start (loss_config.py)
         allowed.append("param_scheduler[[]*[]].start_factor")
     heads = lambda key: [det[key]] if isinstance(det[key], str) else list(det[key])  # noqa: E731

@@ -84,7 +84,7 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
-AccountingStorageType=accounting_storage/none
+{accounting}
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 MpiDefault=none
@@ -141,11 +141,19 @@ class LocalSlurm:
         self.conf.write_text(SLURM_CONF.format(
             host=self.host, ctld_port=ctld_port, d_port=d_port, root=self.root,
             munge_socket=socket_path, cpus=self.cpus, memory=_memory_mb(),
-            partition=self.partition))
+            partition=self.partition, accounting=self.accounting(socket_path)))
+        self.before_slurmctld()
         self._spawn("slurmctld", [_binary("slurmctld"), "-D", "-i", "-f", str(self.conf)])
         self._spawn("slurmd", [_binary("slurmd"), "-D", "-f", str(self.conf)])
         self._wait(self._node_ready, timeout, "the node never became idle")
         return self
+
+    def accounting(self, munge_socket: Path) -> str:
+        """slurm.conf's accounting lines: none (tests/test_accounting.py adds a slurmdbd)."""
+        return "AccountingStorageType=accounting_storage/none"
+
+    def before_slurmctld(self) -> None:
+        """Called once munged runs and slurm.conf is written (a slurmdbd starts here)."""
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self.root / "log" / f"{name}.out", "w")

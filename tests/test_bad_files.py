@@ -25,6 +25,7 @@ def test_a_value_against_the_schema_is_refused_before_anything_runs(repro):
     ("optimizer.type=Adam", "optimizer.type='Adam' must be one of SGD, AdamW"),
     ("reg_loss.loss.loss_weight=-1", "reg_loss.loss={'type': 'L1Loss', 'loss_weight': -1}"),
     ("profile.slurm.timeout_min=0.5", "profile.slurm.timeout_min=0.5 must be a whole number"),
+    ("profile.sample_seeds=1", "profile.sample_seeds=1 must be true or false"),
     ("cls_loss=focal", None),  # a valid entry passes
 ])
 def test_every_group_key_is_checked_against_its_schema(override, needle):
@@ -137,3 +138,34 @@ def test_a_dataset_folder_this_user_cannot_read(tmp_path, paper_files):
     _assert_clean_refusal(r, tmp_path, f"VOC VOC2012: {jpegs} cannot be read by this user "
                           f"(permission denied): `chmod -R a+rX {jpegs}` or ask its owner")
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize("table, cell, override, needle", [
+    ("1", "w1.00-1.00__voc_sgd_l1", "profile.iters=abc",
+     "profile.iters='abc' must be a whole number >= 1"),
+    ("1", "w1.00-1.00__voc_sgd_l1", "optimizer.lr=-0.1",
+     "optimizer.lr=-0.1 must be a positive number"),
+    ("2", "retinanet_r50_alwa1__l1", "++balancer.lambda0=0",
+     "balancer.lambda0=0 must be a positive number"),  # the balancer rule's own check
+])
+def test_a_bad_value_is_refused_when_every_selected_cell_is_done(repro, table, cell, override,
+                                                                 needle):
+    from repro.core import records
+    from repro.sweep.expand import expand
+    from repro.table.spec import load_table
+
+    [job] = expand(load_table(table), profile="smoke", sweeps_root=repro.tmp_path / "sweeps",
+                   seeds=1, cells=[cell], user_overrides=[], noise_seeds=1)
+    records.write_json(job.run_dir / records.STATUS, {"state": "done", "seconds": 3.0})
+    records.write_json(job.run_dir / records.METRICS, {"metric": "mAP", "value": 50.0})
+    files = sorted(p.relative_to(job.run_dir) for p in job.run_dir.rglob("*"))
+    args = (f"table={table}", "-m", f"cells=[{cell}]", "report=false")
+    nothing = repro(*args)  # the cell is done: nothing runs
+    assert nothing.returncode == 0, nothing.stderr[-2000:]
+    assert "0 to run" in nothing.stdout, nothing.stdout
+    refused = repro(*args, override)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert f"table {table}, cell {cell}: {needle}" in refused.stderr, refused.stderr
+    assert sorted(p.relative_to(job.run_dir) for p in job.run_dir.rglob("*")) == files
+    assert not (repro.tmp_path / "results").exists()  # nothing written

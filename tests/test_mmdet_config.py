@@ -40,15 +40,20 @@ def test_paper_profile_voc_sgd_cell_has_the_papers_settings(tmp_path):
     assert mm.auto_scale_lr == {"enable": True, "base_batch_size": 8}
     # VOC2012 trainval x3, 12 epochs, LR steps at 8 and 11; test on VOC2007 test.
     train = mm.train_dataloader.dataset
-    assert train.type == "RepeatDataset" and train.times == 3
+    # built as the RepeatDataset it wraps, each sample's flips from its own seed
+    # (profile.sample_seeds: repro/job/sample_seeds.py)
+    assert train.type == "SampleSeededDataset" and train.seed == 0
+    assert train.wraps == "RepeatDataset" and train.times == 3
     assert [d.data_prefix.sub_data_root for d in train.dataset.datasets] == ["VOC2012/"]
     assert train.dataset.datasets[0].data_root == "/d/VOCdevkit/"
     assert mm.test_dataloader.dataset.ann_file == "VOC2007/ImageSets/Main/test.txt"
-    # mmengine's epoch loop, resumable mid-epoch (preemption), on the shipped batch sampler.
+    # mmengine's epoch loop, resumable mid-epoch (preemption), on the shipped batch sampler;
+    # outermost, the one that hands each index over with its epoch (sample_seeds).
     assert mm.train_cfg == {"type": "ResumableEpochBasedTrainLoop", "max_epochs": 12,
                             "val_interval": 13}
     assert mm.train_dataloader.batch_sampler == {
-        "type": "ResumableBatchSampler", "inner": {"type": "AspectRatioBatchSampler"}}
+        "type": "SampleEpochBatchSampler", "inner": {
+            "type": "ResumableBatchSampler", "inner": {"type": "AspectRatioBatchSampler"}}}
     steps = [s for s in mm.param_scheduler if s.type == "MultiStepLR"]
     assert steps[0].milestones == [8, 11]
     assert mm.test_evaluator.type == "VOCMetric" and mm.test_evaluator.eval_mode == "11points"

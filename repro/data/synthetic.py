@@ -186,58 +186,81 @@ def _voc_xml(image_id: str, size: int, objects, classes) -> str:
             f"<height>{size}</height><depth>3</depth></size>{objs}</annotation>")
 
 
-def _write_voc(spec: SyntheticSpec, root: Path, rng: np.random.Generator) -> None:
-    for split, sub, n, listing in (("train", "VOC2012", spec.n_train, "trainval"),
-                                   ("test", "VOC2007", spec.n_test, "test")):
-        for d in ("JPEGImages", "Annotations", "ImageSets/Main"):
-            (root / sub / d).mkdir(parents=True, exist_ok=True)
-        ids = []
-        for i in range(n):
-            image_id = f"{split}_{i:05d}"
-            img, objects = render_image(spec, rng)
-            img.save(root / sub / "JPEGImages" / f"{image_id}.jpg", quality=95)
-            (root / sub / "Annotations" / f"{image_id}.xml").write_text(
-                _voc_xml(image_id, spec.image_size, objects, spec.classes))
-            ids.append(image_id)
-        (root / sub / "ImageSets/Main" / f"{listing}.txt").write_text("\n".join(ids) + "\n")
-    # VOC2007 trainval (v3) from its own stream, so the v2 images above stay identical.
-    rng07 = np.random.default_rng(spec.seed + 1)
+def _write_voc_split(spec: SyntheticSpec, root: Path, sub: str, prefix: str, n: int,
+                     listing: str, rng: np.random.Generator) -> None:
+    for d in ("JPEGImages", "Annotations", "ImageSets/Main"):
+        (root / sub / d).mkdir(parents=True, exist_ok=True)
     ids = []
-    for i in range(spec.n_train // 2):
-        image_id = f"train07_{i:05d}"
-        img, objects = render_image(spec, rng07)
-        img.save(root / "VOC2007" / "JPEGImages" / f"{image_id}.jpg", quality=95)
-        (root / "VOC2007" / "Annotations" / f"{image_id}.xml").write_text(
+    for i in range(n):
+        image_id = f"{prefix}_{i:05d}"
+        img, objects = render_image(spec, rng)
+        img.save(root / sub / "JPEGImages" / f"{image_id}.jpg", quality=95)
+        (root / sub / "Annotations" / f"{image_id}.xml").write_text(
             _voc_xml(image_id, spec.image_size, objects, spec.classes))
         ids.append(image_id)
-    (root / "VOC2007/ImageSets/Main/trainval.txt").write_text("\n".join(ids) + "\n")
+    (root / sub / "ImageSets/Main" / f"{listing}.txt").write_text("\n".join(ids) + "\n")
+
+
+def _write_voc(spec: SyntheticSpec, root: Path, rng: np.random.Generator) -> None:
+    _write_voc_split(spec, root, "VOC2012", "train", spec.n_train, "trainval", rng)
+    _write_voc_split(spec, root, "VOC2007", "test", spec.n_test, "test", rng)
+    # VOC2007 trainval (v3) from its own stream, so the v2 images above stay identical.
+    _write_voc_split(spec, root, "VOC2007", "train07", spec.n_train // 2, "trainval",
+                     np.random.default_rng(spec.seed + 1))
+
+
+def _write_coco_split(spec: SyntheticSpec, root: Path, split: str, n: int,
+                      rng: np.random.Generator) -> None:
+    from pycocotools import mask as coco_mask  # RLE, as COCO stores instance masks
+
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    categories = [{"id": i + 1, "name": c} for i, c in enumerate(spec.classes)]
+    (root / split).mkdir(parents=True, exist_ok=True)
+    images, annotations = [], []
+    for i in range(n):
+        img, objects = render_image(spec, rng)
+        file_name = f"{i:012d}.jpg"
+        img.save(root / split / file_name, quality=95)
+        images.append({"id": i + 1, "file_name": file_name,
+                       "width": spec.image_size, "height": spec.image_size})
+        for (label, (x0, y0, x1, y1)), mask in zip(objects, _visible_masks(spec, objects)):
+            rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": i + 1, "category_id": label + 1,
+                "bbox": [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
+                "segmentation": {"size": rle["size"], "counts": rle["counts"].decode()},
+                "area": int(mask.sum()), "iscrowd": 0})
+    (root / "annotations" / f"instances_{split}.json").write_text(json.dumps({
+        "info": {"description": f"repro synthetic COCO stand-in v{GENERATOR_VERSION}"},
+        "licenses": [], "images": images, "annotations": annotations,
+        "categories": categories}))
 
 
 def _write_coco(spec: SyntheticSpec, root: Path, rng: np.random.Generator) -> None:
-    (root / "annotations").mkdir(parents=True, exist_ok=True)
-    categories = [{"id": i + 1, "name": c} for i, c in enumerate(spec.classes)]
-    from pycocotools import mask as coco_mask  # RLE, as COCO stores instance masks
-
     for split, n in (("train2017", spec.n_train), ("val2017", spec.n_test)):
-        (root / split).mkdir(parents=True, exist_ok=True)
-        images, annotations = [], []
-        for i in range(n):
-            img, objects = render_image(spec, rng)
-            file_name = f"{i:012d}.jpg"
-            img.save(root / split / file_name, quality=95)
-            images.append({"id": i + 1, "file_name": file_name,
-                           "width": spec.image_size, "height": spec.image_size})
-            for (label, (x0, y0, x1, y1)), mask in zip(objects, _visible_masks(spec, objects)):
-                rle = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
-                annotations.append({
-                    "id": len(annotations) + 1, "image_id": i + 1, "category_id": label + 1,
-                    "bbox": [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
-                    "segmentation": {"size": rle["size"], "counts": rle["counts"].decode()},
-                    "area": int(mask.sum()), "iscrowd": 0})
-        (root / "annotations" / f"instances_{split}.json").write_text(json.dumps({
-            "info": {"description": f"repro synthetic COCO stand-in v{GENERATOR_VERSION}"},
-            "licenses": [], "images": images, "annotations": annotations,
-            "categories": categories}))
+        _write_coco_split(spec, root, split, n, rng)
+
+
+# Where each layout keeps its test split, written alone by write_test_split.
+_TEST_SPLIT = {"voc": lambda spec, root, n, rng: _write_voc_split(
+                   spec, root, "VOC2007", "test", n, "test", rng),
+               "coco": lambda spec, root, n, rng: _write_coco_split(
+                   spec, root, "val2017", n, rng)}
+
+
+def write_test_split(layout: str, n: int, data_root: str | os.PathLike, seed: int) -> Path:
+    """A test split of `n` images from the same generator as the dataset's own, drawn
+    with another `seed`, in the layout's test folders under data_root (no training
+    split): the noise benchmark's larger test set (scripts/benchmark_noise.py
+    --test-split). Returns the dataset folder, as ensure_dataset does."""
+    spec = SPECS[layout]
+    final = Path(data_root) / spec.folder_name
+    if (final / "DONE").exists():
+        return final
+    final.mkdir(parents=True, exist_ok=True)
+    _TEST_SPLIT[layout](spec, final, n, np.random.default_rng(seed))
+    (final / "DONE").write_text(json.dumps({"classes": spec.classes, "test_only": n}) + "\n")
+    return final
 
 
 def ensure_dataset(layout: str, data_root: str | os.PathLike) -> Path:

@@ -13,9 +13,11 @@ state and restores it at the first resumed iteration: mmengine re-seeds at start
 replays the data pipeline over the skipped batches (so numpy's stream matches), but the
 RPN and RoI samplers draw from torch's global generator. It stores numpy's and Python's
 states too, for the epoch loop that resumes mid-epoch without replaying the pipeline
-(resumable_loop.py): exact where the pipeline runs in the training process (workers: 0);
-with dataloader workers their own generators restart, so a resumed epoch's random flips
-differ from an uninterrupted one's (same distribution, not the same draws).
+(resumable_loop.py): exact where the pipeline runs in the training process (workers: 0).
+With dataloader workers their own generators restart, so a resumed epoch's random flips
+would differ from an uninterrupted one's (same distribution, not the same draws); hence
+`profile.sample_seeds` (paper: on), which seeds each sample's transforms from (seed,
+epoch, index) wherever it is loaded (sample_seeds.py).
 """
 from __future__ import annotations
 

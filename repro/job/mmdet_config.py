@@ -4,8 +4,8 @@ Start from the detector's shipped MMDetection config for the dataset family, the
 in order, the deltas each group stands for: the detector entry's own (`model_deltas`),
 dataset (split, schedule, where the data is), regression loss, HCRAL's heads and losses
 (repro/job/loss_config.py), the balancer (repro/job/balancer_config.py), optimizer,
-schedule, the profile's scale (repro/job/profile_scale.py), and the run's own runtime
-settings. Each delta is a small function; each config entry documents why it differs
+schedule, the profile's scale (repro/job/profile_scale.py), per-sample seeds for the
+random transforms (repro/job/sample_seeds.py), and the run's own runtime settings. Each delta is a small function; each config entry documents why it differs
 from MMDetection's default, and tests/config_deltas.py checks that nothing else does.
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from repro.job.balancer_config import apply_balancer
 from repro.job.config_paths import model_part as _head
 from repro.job.loss_config import apply_hcral
 from repro.job.profile_scale import apply_profile_scale, images_per_gpu
+from repro.job.sample_seeds import apply_sample_seeds
 from repro.job.tracking import tracker_hook
 
 
@@ -158,6 +159,10 @@ def apply_runtime(mm: Config, cfg: DictConfig, work_dir: Path) -> None:
         if "iters" in cfg.profile else interval
     # Checkpoints every `checkpoint` iterations (smoke) or epochs (paper); null: none.
     every = cfg.profile.checkpoint
+    if not every and cfg.get("keep_weights"):
+        # keep_weights=true keeps the final model (run_cell.py reads it from the last
+        # checkpoint): without periodic checkpoints, one at the end of training.
+        every = int(cfg.profile.iters) if "iters" in cfg.profile else int(cfg.dataset.epochs)
     mm.default_hooks.checkpoint = dict(type="CheckpointHook", by_epoch="iters" not in cfg.profile,
                                        interval=int(every), save_last=True) if every else None
     mm.default_hooks.visualization = dict(type="DetVisualizationHook", draw=False)
@@ -259,5 +264,6 @@ def build_mmdet_config(cfg: DictConfig, run_dir: Path) -> Config:
     apply_optimizer(mm, cfg)
     apply_schedule(mm, cfg)
     apply_profile_scale(mm, cfg)
+    apply_sample_seeds(mm, cfg)  # per-sample random transforms (profile.sample_seeds)
     apply_runtime(mm, cfg, run_dir / "mmdet")
     return mm

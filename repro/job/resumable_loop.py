@@ -8,7 +8,9 @@ epoch as before (DistSamplerSeedHook), and `ResumableBatchSampler` drops the don
 batches as index lists, before any image is loaded, so a skip costs microseconds per
 batch, not a pass over the data; numpy's and Python's generators are set back to their
 state at the checkpoint (checkpointing.py), so the pipeline's random flips continue as
-they would have. Everything else is mmengine's loop, unchanged.
+they would have where the training process loads the images (workers: 0); with workers,
+`profile.sample_seeds` makes each sample's flips its own (sample_seeds.py). Everything
+else is mmengine's loop, unchanged.
 """
 from __future__ import annotations
 

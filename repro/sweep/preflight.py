@@ -5,7 +5,8 @@ get wrong, a sweeps_root that cannot be written, and the files the paper profile
 but cannot download (pretrained weights, datasets), down to their contents
 (repro/sweep/dataset_check.py). A cell's balancer entry is checked by the rule itself
 (repro/balancers/entry.py builds it once), which imports torch: only when a cell is
-checked, so a sweep with nothing left to run starts without it.
+checked. The cells a launch will not run (done) have their values checked, not their
+files.
 """
 from __future__ import annotations
 
@@ -31,13 +32,17 @@ HOW_TO_GET = {
 }
 
 
-def check_job(cfg: DictConfig, where: str) -> None:
-    from repro.balancers.entry import check_entry  # torch: only when a cell will run
+def check_values(cfg: DictConfig, where: str, balancer: bool = True) -> None:
+    """A cell's keys and values: what a launch checks on the cells it runs and on those it
+    does not (done), so that a bad override is one line and exit 2 even when nothing
+    runs. `balancer=False` leaves out the balancer entry's check (it builds the rule:
+    torch), for a done cell whose balancer the command line does not set."""
+    if balancer:
+        from repro.balancers.entry import check_entry  # torch: only when a cell is checked
 
-    check_entry(OmegaConf.to_container(cfg.balancer), where)
+        check_entry(OmegaConf.to_container(cfg.balancer), where)
     # Every key of the groups against its schema (type, range, allowed values).
     check_config(OmegaConf.to_container(cfg, resolve=True), where)
-    check_writable(str(project_path(cfg.sweeps_root)))
     if cfg.dataset.family == "voc":
         unknown = set(cfg.dataset.train_sets) - {"VOC2007", "VOC2012"}
         if unknown or not cfg.dataset.train_sets:
@@ -46,6 +51,14 @@ def check_job(cfg: DictConfig, where: str) -> None:
     if cfg.profile.get("rehearsal") and cfg.profile.synthetic:
         raise ReproError(f"{where}: rehearse=true rehearses the paper profile; add "
                          f"profile=paper (the smoke profile is a few seconds per cell already)")
+
+
+def check_job(cfg: DictConfig, where: str) -> None:
+    """A cell the launch will run: its values, then what it needs on disk (a writable
+    sweeps_root; under the paper profile the datasets and weights, down to their
+    contents)."""
+    check_values(cfg, where)
+    check_writable(str(project_path(cfg.sweeps_root)))
     if cfg.profile.synthetic:
         return
     ds = cfg.dataset

@@ -11,10 +11,11 @@ written report's paths (repro/sweep/console.py).
 """
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -26,20 +27,22 @@ from repro.launch import claims
 from repro.launch.launcher import Launched, Launcher, Resources
 from repro.sweep import announce
 from repro.sweep.choices import explain_compose_error
-from repro.sweep.compose import Composer
+from repro.sweep.compose import Composer, is_group_override
 from repro.sweep.console import quiet_launchers, say, shown_path, wants_bar
 from repro.sweep.expand import Job, expand, pending
-from repro.sweep.preflight import check_job
+from repro.sweep.preflight import check_job, check_values
 from repro.sweep.progress import Progress
 from repro.table.spec import TableSpec, load_table
+
+T = TypeVar("T")
 
 
 def run_sweep(config: DictConfig, arguments: Sequence[str], *, launcher: Launcher,
               compose: Callable[[list[str]], DictConfig], max_batch_size: int | None
               ) -> list[Launched]:
     sweep = Sweep.of(config)
-    todo = expand_jobs(sweep, arguments)
-    batches = check_jobs(sweep, todo, compose, launcher, max_batch_size)
+    selected, todo = expand_jobs(sweep, arguments)
+    batches = check_jobs(sweep, selected, todo, compose, launcher, max_batch_size)
     mine = claim_jobs(sweep, todo, launcher)
     submitted = submit(sweep, launcher, batches, mine)
     report(sweep, todo, submitted)
@@ -106,8 +109,8 @@ class Sweep:
         return self.config.profile.name
 
 
-def expand_jobs(sweep: Sweep, arguments: Sequence[str]) -> list[Job]:
-    """The table's cell x seed jobs; those a launch runs (pending), announced."""
+def expand_jobs(sweep: Sweep, arguments: Sequence[str]) -> tuple[list[Job], list[Job]]:
+    """The selected cell x seed jobs, and those a launch runs (pending), announced."""
     c = sweep.config
     jobs = expand(sweep.spec, profile=sweep.profile, sweeps_root=c.sweeps_root,
                   # a rehearsal (conf/rehearse/true.yaml) takes the paper's table settings
@@ -119,7 +122,7 @@ def expand_jobs(sweep: Sweep, arguments: Sequence[str]) -> list[Job]:
     for line in announce.before_launch(sweep.spec, sweep.profile, jobs, todo, states,
                                        retry_failed=sweep.retry_failed, force=sweep.force):
         say(line)
-    return todo
+    return jobs, todo
 
 
 @dataclass
@@ -128,29 +131,60 @@ class Batch:
     indices: list[int]  # into the pending jobs
 
 
-def check_jobs(sweep: Sweep, todo: list[Job], compose: Callable[[list[str]], DictConfig],
-               launcher: Launcher, max_batch_size: int | None) -> list[Batch]:
+def check_jobs(sweep: Sweep, selected: list[Job], todo: list[Job],
+               compose: Callable[[list[str]], DictConfig], launcher: Launcher,
+               max_batch_size: int | None) -> list[Batch]:
     """Compose and check every pending job before the first one starts: a bad value or a
     missing dataset fails the whole launch up front, with nothing written under sweeps/.
-    Then the batches (jobs of one shape go out together, at most max_batch_size at once),
-    which the launcher checks too (SLURM: an unknown partition, too many GPUs)."""
-    compose = Composer(compose, context=list(OmegaConf.select(
-        sweep.config, "hydra.overrides.task", default=None) or []))
+    The selected jobs this launch does not run (done; failed without retry_failed) have
+    their keys and values checked too, not their files: a bad override is refused even
+    when nothing would run. Then the batches (jobs of one shape go out together, at most
+    max_batch_size at once), which the launcher checks too (SLURM: an unknown partition,
+    too many GPUs)."""
+    context = list(OmegaConf.select(sweep.config, "hydra.overrides.task", default=None) or [])
+    compose = Composer(compose, context=context)
     shapes: dict[Resources, list[int]] = {}
     for i, job in enumerate(todo):
-        where = f"table {sweep.spec.name}, cell {job.cell.id}"
-        try:  # read in place, not copied: the checks keep nothing of it
-            shape = compose.read(job.overrides, lambda cfg: _checked(cfg, where, launcher))
-        except ReproError:
-            raise
-        except Exception as e:  # Hydra's composition errors name the bad override
-            raise ReproError(f"{where}: {explain_compose_error(e)}") from None
+        shape = _read(compose, sweep, job, lambda cfg, where: _checked(cfg, where, launcher))
         shapes.setdefault(shape, []).append(i)
+    for job in _not_run(selected, todo):
+        _read(compose, sweep, job, lambda cfg, where: check_values(
+            cfg, where, balancer=_overrides_group(context, "balancer")))
     step = max_batch_size or max(len(todo), 1)
     batches = [Batch(r, group[start:start + step]) for r, group in shapes.items()
                for start in range(0, len(group), step)]
     launcher.check([(r, min(len(g), step)) for r, g in shapes.items()])
     return batches
+
+
+def _not_run(selected: list[Job], todo: list[Job]) -> list[Job]:
+    """The selected jobs a launch does not run, one per distinct set of config-group
+    choices: what the command line sets is the same in every cell of one set (a cell's
+    own values were checked when it ran)."""
+    running = {j.run_dir for j in todo}
+    first: dict[tuple[str, ...], Job] = {}
+    for job in selected:
+        if job.run_dir not in running:
+            first.setdefault(tuple(o for o in job.overrides if is_group_override(o)), job)
+    return list(first.values())
+
+
+def _overrides_group(overrides: Sequence[str], group: str) -> bool:
+    """Whether a command line sets `group` or a key under it (`balancer=alwa1`,
+    `balancer.interval=3`, `+balancer.x=1`)."""
+    return any(re.split(r"[./@=]", o.lstrip("+~"), maxsplit=1)[0] == group for o in overrides)
+
+
+def _read(compose: Composer, sweep: Sweep, job: Job, check: Callable[[DictConfig, str], T]) -> T:
+    """`check(config, where)` of a job's composed config, read in place, not copied: the
+    checks keep nothing of it."""
+    where = f"table {sweep.spec.name}, cell {job.cell.id}"
+    try:
+        return compose.read(job.overrides, lambda cfg: check(cfg, where))
+    except ReproError:
+        raise
+    except Exception as e:  # Hydra's composition errors name the bad override
+        raise ReproError(f"{where}: {explain_compose_error(e)}") from None
 
 
 def _checked(cfg: DictConfig, where: str, launcher: Launcher) -> Resources:

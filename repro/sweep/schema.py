@@ -109,6 +109,8 @@ GROUPS: dict[str, dict[str, Rule]] = {
         "tables_as": text(), "rehearsal": mapping(null=True),
         # issue 13: the batch the optimizer entries' LRs are for; the warm-up's start
         "lr_batch": text("paper", "own"), "warmup_start": num(0, 1, above=True, null=True),
+        # issue 12: per-sample seeds for the random transforms (repro/job/sample_seeds.py)
+        "sample_seeds": flag(),
     },
     "profile.slurm": SLURM,
     "dataset": {
