@@ -88,6 +88,22 @@ def test_one_seed_and_no_noise_estimate_is_never_significant(t1, tmp_path):
     assert e.significant is None or pd.isna(e.significant)
 
 
+def test_a_reference_whose_seeds_all_score_the_same_gives_no_noise_estimate(t1, tmp_path):
+    # A smoke detector that learned nothing: 0.0 at all five seeds (HCRAL Table 9's
+    # RetinaNet). A spread of zero would make the +0.5 below "outside the noise".
+    cells, _ = _cells(t1, tmp_path, {BASE: [0.0] * 5, "w0.10-0.50__voc_sgd_l1": [0.5]})
+    e = cells.loc[("w0.10-0.50", "voc_sgd_l1")]
+    assert e.reproduced_delta == pytest.approx(0.5) and pd.isna(e.delta_se)
+    assert e.significant is None or pd.isna(e.significant)
+    domains = noise.estimate(t1, noise.seed_values(_))
+    assert domains[BASE].sigma is None and "all scored the same" in domains[BASE].text()
+    # Paired: the same difference at every shared seed is no spread either.
+    cells, _ = _cells(t1, tmp_path / "paired", {BASE: [0.0] * 5,
+                                                 "w0.10-0.50__voc_sgd_l1": [0.0] * 3})
+    e = cells.loc[("w0.10-0.50", "voc_sgd_l1")]
+    assert e.significant is None or pd.isna(e.significant)
+
+
 # Claims on constructed records: a table of one column where rows with reg > cls beat the
 # baseline (holds), lose to it (does not hold), or move within the noise (inconclusive).
 CLAIM = {"id": "c", "text": "reg > cls improves", "kind": "rows_beat_baseline",

@@ -25,6 +25,9 @@ A delta (a cell against its reference) is
 
 It is significant when |delta| > t(0.975, dof) * SE (two-sided, 95%); a delta without a
 noise estimate (one seed everywhere) is never significant: its verdict is inconclusive.
+Nor is one whose domain's seeds all scored the same (sigma 0: a smoke detector that
+learned nothing scores 0.0 at every seed): a spread of zero is no measure of the noise,
+and would make any difference at all "outside" it.
 
 Pure: the run records' frame (repro/report/collect.py) and the table spec; no torch.
 """
@@ -66,6 +69,8 @@ class Noise:
     runs: int
 
     def text(self) -> str:
+        if self.sigma is None and self.runs:
+            return f"no estimate (its {self.runs} runs all scored the same)"
         if self.sigma is None:
             return "no estimate (no cell with 2 seeds)"
         return f"σ {self.sigma:.2f} ({self.cells} cell{'s' * (self.cells != 1)}, " \
@@ -137,8 +142,10 @@ def estimate(spec: TableSpec, values: dict) -> dict[str, Noise]:
     out = {}
     for d, gs in groups.items():
         sigma, dof = _pooled(gs)
-        out[d] = Noise(sigma, dof, len(gs), sum(len(g) for g in gs)) if sigma is not None \
-            else NO_NOISE
+        runs = sum(len(g) for g in gs)
+        out[d] = (NO_NOISE if sigma is None
+                  else Noise(None, 0, len(gs), runs) if sigma == 0  # every seed the same
+                  else Noise(sigma, dof, len(gs), runs))
     return out
 
 
@@ -159,7 +166,9 @@ def paired_spread(spec: TableSpec, values: dict) -> dict[str, tuple[float | None
         seeds = _shared(a, b)
         if len(seeds) > 1:
             groups.setdefault(domain(spec, cell), []).append([a[s] - b[s] for s in seeds])
-    return {d: _pooled(gs) for d, gs in groups.items()}
+    # A spread of zero (every shared seed the same difference) is no measure either.
+    return {d: (sd, dof) if sd else (None, 0)
+            for d, (sd, dof) in ((d, _pooled(gs)) for d, gs in groups.items())}
 
 
 def delta(a: dict, b: dict, noise: Noise, paired: tuple[float | None, int] | None) -> Delta | None:
