@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from slurm_cluster import LocalSlurm, _free_ports, missing
+from slurm_cluster import LocalSlurm, _free_ports, missing, stop_process
 
 DB_BINARIES = ("mariadb-install-db", "mariadbd", "mariadb", "slurmdbd", "sacctmgr", "sacct")
 
@@ -88,12 +88,7 @@ class AccountedSlurm(LocalSlurm):
         super().stop()
         for proc in reversed(self._db_procs):  # slurmdbd, then MariaDB
             if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                stop_process(proc, timeout=30)
         self._db_procs.clear()
 
     def accounted(self, job: str, word: str, timeout: float = 60) -> None:

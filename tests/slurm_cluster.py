@@ -56,6 +56,16 @@ def _free_ports(n: int) -> list[int]:
             s.close()
 
 
+def stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds; reaped either way."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _memory_mb() -> int:
     with open("/proc/meminfo") as f:
         total_kb = next(int(line.split()[1]) for line in f if line.startswith("MemTotal"))
@@ -220,12 +230,7 @@ class LocalSlurm:
             proc = self._procs.pop(name, None)
             if proc is None or proc.poll() is not None:
                 continue
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, timeout=20)
 
 
 @pytest.fixture(scope="session")
