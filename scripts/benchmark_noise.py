@@ -96,6 +96,13 @@ def main() -> int:
                     help="also evaluate every seed's weights on a fresh N-image test split")
     ap.add_argument("extra", nargs="*", help="overrides for every run, after --")
     a = ap.parse_args()
+    if a.seeds < 2:
+        print(f"--seeds {a.seeds}: a std needs at least 2 seeds (e.g. --seeds 5)", file=sys.stderr)
+        return 2
+    if a.test_split < 0:
+        print(f"--test-split {a.test_split}: give a number of test images (e.g. 2304), or "
+              f"leave it out", file=sys.stderr)
+        return 2
     spec = load_table(a.table)
     cols = [c for c in a.columns.split(",") if c]
     cells = [c for c in spec.noise_cells() if not cols or c.column.id in cols]
