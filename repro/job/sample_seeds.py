@@ -59,6 +59,17 @@ def seeded(seed: int):
         torch.random.default_generator.set_state(torch_state)
 
 
+def _delegate(attribute: str):
+    """A __getattr__ that reads what a wrapper lacks from its wrapped object (the one in
+    `attribute`); guarded so that unpickling (spawned workers) cannot recurse."""
+    def __getattr__(self, name: str):
+        inner = self.__dict__.get(attribute)
+        if inner is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(inner, name)
+    return __getattr__
+
+
 @DATASETS.register_module()
 class SampleSeededDataset(torch.utils.data.Dataset):
     """The dataset `wraps` names, built from the other keys of this config entry (so the
@@ -83,13 +94,7 @@ class SampleSeededDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getattr__(self, name: str):
-        # the wrapped dataset's metainfo, get_data_info, full_init, ... (AspectRatioBatch-
-        # Sampler, the runner); guarded so that unpickling (spawned workers) cannot recurse
-        inner = self.__dict__.get("dataset")
-        if inner is None or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(inner, name)
+    __getattr__ = _delegate("dataset")  # its metainfo, get_data_info, full_init, ...
 
 
 @DATA_SAMPLERS.register_module()
@@ -119,11 +124,7 @@ class SampleEpochBatchSampler:
     def __len__(self) -> int:
         return len(self.inner)
 
-    def __getattr__(self, name: str):
-        inner = self.__dict__.get("inner")
-        if inner is None or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(inner, name)
+    __getattr__ = _delegate("inner")
 
 
 def apply_sample_seeds(mm: Config, cfg: DictConfig) -> None:

@@ -33,12 +33,13 @@ from typing import Callable, Iterator, Sequence, TypeVar
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from repro.core.paths import CONF_DIR
+from repro.sweep.expand import override_key
 
 T = TypeVar("T")
 
 
 def is_group_override(override: str) -> bool:
-    key = override.split("=", 1)[0].lstrip("+~")
+    key = override_key(override)
     return "=" in override and ("/" in key or (CONF_DIR / key).is_dir())
 
 

@@ -65,13 +65,18 @@ def select_cells(spec: TableSpec, patterns: Iterable[str] | None) -> list[Cell]:
     return chosen
 
 
+def override_key(override: str) -> str:
+    """The key (or group) a command-line override sets: `+balancer.x=1` -> `balancer.x`."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
 def check_no_conflicts(spec: TableSpec, user_overrides: Iterable[str], profile: str = "") -> None:
     """A command-line override of a key the table sets per cell would be ambiguous."""
     table_keys = {k for c in spec.cells() for k in
                   {**spec.fixed, **spec.fixed_by_profile.get(profile, {}),
                    **c.column.set, **c.row.set}}
     for o in user_overrides:
-        key = o.split("=", 1)[0].lstrip("+~")
+        key = override_key(o)
         if key in table_keys:
             raise ReproError(f"table {spec.name} sets {key} itself (per cell); remove "
                              f"'{o}' from the command line, or edit conf/table/{spec.name}.yaml")

@@ -29,7 +29,7 @@ from repro.sweep import announce
 from repro.sweep.choices import explain_compose_error
 from repro.sweep.compose import Composer, is_group_override
 from repro.sweep.console import quiet_launchers, say, shown_path, wants_bar
-from repro.sweep.expand import Job, expand, pending
+from repro.sweep.expand import Job, expand, override_key, pending
 from repro.sweep.preflight import check_job, check_values
 from repro.sweep.progress import Progress
 from repro.table.spec import TableSpec, load_table
@@ -172,7 +172,7 @@ def _not_run(selected: list[Job], todo: list[Job]) -> list[Job]:
 def _overrides_group(overrides: Sequence[str], group: str) -> bool:
     """Whether a command line sets `group` or a key under it (`balancer=alwa1`,
     `balancer.interval=3`, `+balancer.x=1`)."""
-    return any(re.split(r"[./@=]", o.lstrip("+~"), maxsplit=1)[0] == group for o in overrides)
+    return any(re.split(r"[./@]", override_key(o), maxsplit=1)[0] == group for o in overrides)
 
 
 def _read(compose: Composer, sweep: Sweep, job: Job, check: Callable[[DictConfig, str], T]) -> T:
