@@ -1,5 +1,8 @@
 """Each cell's MMDetection config, composed without training: the paper's settings under
 the paper profile, and the same meaning (losses, weights, optimizer) under smoke."""
+import json
+from pathlib import Path
+
 import pytest
 from hydra import compose, initialize_config_dir
 
@@ -139,3 +142,20 @@ def test_a_deeper_paper_backbone_stays_deeper_under_smoke(tmp_path, detector, pa
     assert smoke.model.backbone.depth == smoke_depth
     # the FPN follows the backbone's widths (BasicBlock stages: 16, 32, 64, 128)
     assert smoke.model.neck.in_channels == [16, 32, 64, 128]
+
+
+def test_a_config_names_its_stand_in_and_only_a_runner_trains_it(tmp_path):
+    """Building a config (the plan, the config tests) never pretrains the smoke backbone;
+    the first runner built from it does, into the cached file the config names."""
+    from repro.job.train import build_runner
+
+    mm = mmdet("w1.00-1.00__voc_sgd_l1", tmp_path / "work", f"profile.data_root={tmp_path}",
+               "++profile.backbone.stand_in.steps=2", "++profile.backbone.stand_in.batch=4")
+    path = Path(mm.model.backbone.init_cfg["checkpoint"])
+    assert path == tmp_path / "stand-in-backbones" / "resnet18-w16-s2-v1.pth"
+    assert (mm.stand_in_backbone["depth"], mm.stand_in_backbone["recipe"]["steps"]) == (18, 2)
+    assert not path.exists()
+    build_runner(mm, threads=1)
+    assert path.is_file()
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert (meta["depth"], meta["recipe"]["steps"], meta["recipe"]["batch"]) == (18, 2, 4)

@@ -7,6 +7,7 @@ the report's "not the paper's scale" (repro/table/paper_scale.py)."""
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 
 from mmengine.config import Config
 from omegaconf import DictConfig
@@ -37,7 +38,9 @@ def apply_profile_scale(mm: Config, cfg: DictConfig) -> None:
     if weights:
         mm.model.backbone.init_cfg = dict(type="Pretrained", checkpoint=str(project_path(weights)))
     if p.get("backbone"):  # a smaller backbone (smoke): the stand-in's weights, or scratch
-        _shrink_model(mm.model, p)
+        stand_in = _shrink_model(mm.model, p)
+        if stand_in:  # trained (once, cached) when a runner is built: repro/job/train.py
+            mm.stand_in_backbone = stand_in
     if "test_batch" in p:
         mm.test_dataloader.batch_size = p.test_batch
     if p.get("rehearsal"):
@@ -95,8 +98,11 @@ def scale_record(cfg: DictConfig, mm: Config) -> dict:
             "backbone": f"depth {bb.depth}, width {bb.base_channels}" if bb else None}
 
 
-def _shrink_model(model, p: DictConfig) -> None:
-    """The smoke profile's widths and sample counts, part by part of the detector."""
+def _shrink_model(model, p: DictConfig) -> dict | None:
+    """The smoke profile's widths and sample counts, part by part of the detector.
+    Returns the stand-in backbone the model loads (`ensure_stand_in`'s arguments), if any:
+    building a config only names its file, so a config that never trains never pays for
+    its pretraining (HCRAL Table 7's ResNet-50-shaped stand-in, about a minute)."""
     bb = p.backbone
     depth = (bb.get("depth_of") or {}).get(str(model.backbone.get("depth")), bb.depth)
     if model.backbone.type == "Res2Net" or model.backbone.get("dcn"):
@@ -110,12 +116,16 @@ def _shrink_model(model, p: DictConfig) -> None:
         if bb.get(key) is not None:
             model.backbone[key] = bb[key]
     if bb.get("pretrained") == "stand_in" and model.backbone.type.split(".")[-1] == "ResNet":
-        from repro.mmdet.stand_in_backbone import PretrainRecipe, ensure_stand_in
+        from repro.mmdet.stand_in_backbone import PretrainRecipe, stand_in_path
 
         recipe = PretrainRecipe(**(bb.get("stand_in") or {}))
-        path = ensure_stand_in(project_path(p.data_root), depth, bb.base_channels, recipe)
+        stand_in = dict(data_root=str(project_path(p.data_root)), depth=depth,
+                        base_channels=int(bb.base_channels), recipe=asdict(recipe))
+        path = stand_in_path(stand_in["data_root"], depth, bb.base_channels, recipe)
         # MMDetection's own pretrained path, as the paper profile loads torchvision's file.
         model.backbone.init_cfg = dict(type="Pretrained", checkpoint=str(path))
+    else:
+        stand_in = None
     expansion = 1 if depth in (18, 34) else 4
     c = p.neck_channels
     for neck in model.neck if isinstance(model.neck, list) else [model.neck]:
@@ -146,3 +156,4 @@ def _shrink_model(model, p: DictConfig) -> None:
         test.rpn.update(nms_pre=p.proposals_pre_nms, max_per_img=p.proposals)
     if "rcnn" in train:
         train.rcnn.sampler.num = p.rcnn_samples
+    return stand_in
