@@ -23,9 +23,11 @@ def _table_arg(name: str) -> str:
     return f"table='{name}'" if name.isdigit() else f"table={name}"
 
 
-@pytest.mark.parametrize("profile, every", [("smoke", 1), ("paper", 7)])
+@pytest.mark.parametrize("profile, every", [("smoke", 5), ("paper", 7)])
 def test_every_cell_composes_as_hydra_composes_it(tmp_path, profile, every):
-    """smoke: every cell; paper: every 7th (Hydra's full composition is the slow side)."""
+    """Every 5th job under smoke, every 7th under paper (Hydra's full composition is the
+    slow side: every cell took 106 s of the suite). Both strides are prime to every
+    table's column count, so each column (each group set) is sampled."""
     compared = 0
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         for name in available_tables():
@@ -45,7 +47,7 @@ def test_every_cell_composes_as_hydra_composes_it(tmp_path, profile, every):
             again = Composer(lambda o: pytest.fail(f"composed {o} again"), context,
                              cache=tmp_path)
             assert again.read(jobs[-1].overrides, _resolved) == want, name  # from disk
-    assert compared > (250 if every == 1 else 30)  # the tables were walked
+    assert compared > (50 if every == 5 else 30)  # the tables were walked
 
 
 def test_what_the_fast_path_cannot_do_hydra_composes_and_refuses(tmp_path):
