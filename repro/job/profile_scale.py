@@ -115,17 +115,16 @@ def _shrink_model(model, p: DictConfig) -> dict | None:
     for key in ("frozen_stages", "norm_eval"):
         if bb.get(key) is not None:
             model.backbone[key] = bb[key]
+    stand_in = None
     if bb.get("pretrained") == "stand_in" and model.backbone.type.split(".")[-1] == "ResNet":
         from repro.mmdet.stand_in_backbone import PretrainRecipe, stand_in_path
 
         recipe = PretrainRecipe(**(bb.get("stand_in") or {}))
         stand_in = dict(data_root=str(project_path(p.data_root)), depth=depth,
                         base_channels=int(bb.base_channels), recipe=asdict(recipe))
-        path = stand_in_path(stand_in["data_root"], depth, bb.base_channels, recipe)
+        path = stand_in_path(stand_in["data_root"], depth, stand_in["base_channels"], recipe)
         # MMDetection's own pretrained path, as the paper profile loads torchvision's file.
         model.backbone.init_cfg = dict(type="Pretrained", checkpoint=str(path))
-    else:
-        stand_in = None
     expansion = 1 if depth in (18, 34) else 4
     c = p.neck_channels
     for neck in model.neck if isinstance(model.neck, list) else [model.neck]:
