@@ -23,6 +23,34 @@ def test_summarize_over_seeds():
     s = summarize(g)
     assert s["state"] == "done" and s["mean"] == 52.0 and s["n"] == 2
     assert s["std"] == pytest.approx(2.8284271, rel=1e-6)
+    assert s["excluded"] == "nan"  # no seed column: the outcome alone
+
+
+def test_a_cell_says_which_of_its_seeds_are_not_in_its_mean(tmp_path, table1):
+    """A diverged seed beside finished ones is a result: every rendering names it."""
+    _record(tmp_path, "w1.00-1.00__voc_sgd_l1", 0, "done", 60.0)
+    _record(tmp_path, "w1.00-1.00__voc_sgd_l1", 1, "done", 62.0)
+    _record(tmp_path, "w1.00-1.00__voc_sgd_l1", 2, "failed", reason="nan")
+    _record(tmp_path, "w0.10-0.50__voc_sgd_l1", 0, "done", 61.0)
+    _record(tmp_path, "w0.10-0.50__voc_sgd_l1", 2, "failed", reason="oom")
+    _record(tmp_path, "w0.10-0.50__voc_sgd_l1", 1, "running")
+    cells = cell_table(table1, collect(table1, profile="smoke", sweeps_root=tmp_path))
+    by = cells.set_index(["row", "column"])
+    base, c = by.loc[("w1.00-1.00", "voc_sgd_l1")], by.loc[("w0.10-0.50", "voc_sgd_l1")]
+    assert (base.reproduced, base.n, base.excluded) == (61.0, 2, "seed 2 nan")
+    assert (c.reproduced, c.n, c.excluded) == (61.0, 1, "seed 1 running; seed 2 failed (oom)")
+    assert by.loc[("w0.10-0.75", "voc_sgd_l1")].excluded is None
+    md, csv, tex, _ = write_table(table1, profile="smoke", sweeps_root=tmp_path,
+                                  results_root=tmp_path / "results")
+    text = md.read_text()
+    line = next(l for l in text.splitlines() if l.startswith("| (1.00,1.00)"))
+    assert "61.00 ± 1.41 (n=2; excluded: seed 2 nan) (paper 74.34)" in line
+    line = next(l for l in text.splitlines() if l.startswith("| (0.10,0.50)"))
+    assert "(n=1; excluded: seed 1 running; seed 2 failed (oom))" in line
+    assert "Seeds not in their cell's mean (they did not finish): " in text
+    assert "(n=2; excluded: seed 2 nan)" in tex.read_text()
+    frame = pd.read_csv(csv).set_index(["row", "column"])
+    assert frame.loc[("w1.00-1.00", "voc_sgd_l1"), "excluded"] == "seed 2 nan"
 
 
 def test_deltas_against_the_reproduced_baseline(tmp_path, table1):

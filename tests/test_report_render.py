@@ -148,7 +148,9 @@ def test_the_six_alwa_tables_render_well_formed_latex(tmp_path):
     from repro.report.formats.latex import render as render_latex
     from repro.table.spec import load_table
 
-    empty = pd.DataFrame(columns=["row", "column", "state", "value", "reason"])
+    from repro.report.collect import COLUMNS
+
+    empty = pd.DataFrame(columns=COLUMNS)  # the run records' frame, no run yet
     for name in "123456":
         spec = load_table(name)
         table = ReportedTable(spec, "smoke", empty, pd.DataFrame())

@@ -30,8 +30,20 @@ def _delta_text(e) -> str:
         value = fmt(e["reproduced_delta"], signed=True) + significance_mark(e)
     else:
         value = fmt(e["reproduced"])
-    spread = f" ± {e['std']:.2f} (n={e['n']})" if e["n"] > 1 else ""
+    spread = f" ± {e['std']:.2f} {count(e)}" if e["n"] > 1 else (
+        f" {count(e)}" if excluded(e) else "")
     return f"{value}{spread} (paper {paper})"
+
+
+def excluded(e) -> str:
+    """The seeds that did not finish beside a cell's finished ones ('seed 1 nan'), or ''."""
+    x = e.get("excluded")
+    return x if isinstance(x, str) and x else ""
+
+
+def count(e) -> str:
+    """'(n=3)', or '(n=2; excluded: seed 1 nan)': the mean is over the finished seeds."""
+    return f"(n={e['n']}; excluded: {excluded(e)})" if excluded(e) else f"(n={e['n']})"
 
 
 MARK = "*"
@@ -56,6 +68,6 @@ def _absolute_text(e) -> str:
     ours = fmt(e["reproduced"])
     if not missing(e["reproduced_delta"]):
         ours += f" ({fmt(e['reproduced_delta'], signed=True)}{significance_mark(e)})"
-    ours += f" ± {e['std']:.2f} (n={e['n']})" if e["n"] > 1 else f" (n={e['n']})"
+    ours += f" ± {e['std']:.2f} {count(e)}" if e["n"] > 1 else f" {count(e)}"
     diff = "" if missing(e["difference"]) else f"; diff {fmt(e['difference'], signed=True)}"
     return f"{ours}; paper {shown}{diff}"

@@ -8,7 +8,9 @@ reproduced numbers are deltas against the *reproduced* baseline row, so the two 
 like for like; elsewhere a cell holds both absolute values, each with its difference to
 its own reference, and reproduced - paper. Cells without a number say why in `state`:
 running, missing, corrupt, failed (reason), nan, overflow. Their text is
-repro/report/cell_text.py's.
+repro/report/cell_text.py's. A cell with a number whose other seeds did not finish (a
+diverged seed, one still running) says which in `excluded` ("seed 1 nan"): the mean is
+over the finished seeds only, and a diverged seed is a result that must show.
 """
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ from repro.core.outcomes import NAMED_OUTCOMES
 from repro.report import noise
 from repro.table.spec import TableSpec
 
-EMPTY = {"state": "missing", "mean": None, "std": None, "n": 0}
+EMPTY = {"state": "missing", "mean": None, "std": None, "n": 0, "excluded": None}
+# The order in which a cell without a finished seed names its outcome.
+UNFINISHED = ("failed", "running", "awaiting server", "corrupt")
 
 
 def _num(x) -> bool:
@@ -29,34 +33,45 @@ def _num(x) -> bool:
 
 def summarize(group: pd.DataFrame) -> dict:
     """One cell over its seeds: mean, std, n of the finished runs, or the outcome."""
-    return _summary(list(group.state), list(group.value), list(group.reason))
+    seeds = list(group.seed) if "seed" in group else None
+    return _summary(list(group.state), list(group.value), list(group.reason), seeds)
 
 
-def _summary(states: list, values: list, reasons: list) -> dict:
-    done = [v for s, v in zip(states, values) if s == "done" and v is not None and v == v]
+def _label(state: str, reason) -> str:
+    """'nan', 'overflow' (the paper's own outcomes), 'failed (oom)', 'running', ..."""
+    if state != "failed" or not isinstance(reason, str):
+        return state
+    return reason if reason in NAMED_OUTCOMES else f"failed ({reason})"
+
+
+def _summary(states: list, values: list, reasons: list, seeds: list | None = None) -> dict:
+    finished = [s == "done" and v is not None and v == v for s, v in zip(states, values)]
+    done = [v for ok, v in zip(finished, values) if ok]
     if done:
+        seeds = seeds if seeds is not None else [None] * len(states)
+        left = sorted((seed, _label(s, r)) for ok, seed, s, r in
+                      zip(finished, seeds, states, reasons) if not ok and s in UNFINISHED)
+        excluded = "; ".join(label if seed is None else f"seed {seed} {label}"
+                             for seed, label in left) or None
         return {"state": "done", "mean": statistics.fmean(done),
-                "std": statistics.stdev(done) if len(done) > 1 else 0.0, "n": len(done)}
-    for state in ("failed", "running", "awaiting server", "corrupt"):
+                "std": statistics.stdev(done) if len(done) > 1 else 0.0, "n": len(done),
+                "excluded": excluded}
+    for state in UNFINISHED:
         hit = [r for s, r in zip(states, reasons) if s == state]
         if hit:
-            reason = [r for r in hit if isinstance(r, str)]
-            label = reason[0] if state == "failed" and reason else state
-            if state == "failed" and label not in NAMED_OUTCOMES:
-                label = f"failed ({label})"
-            return {"state": label, "mean": None, "std": None, "n": 0}
+            reason = next((r for r in hit if isinstance(r, str)), None)
+            return {**EMPTY, "state": _label(state, reason)}
     return dict(EMPTY)
 
 
 def _by_cell(frame: pd.DataFrame) -> dict:
     """(row, column) -> summary, one pass over the frame (no per-group pandas work)."""
     seen: dict = {}
-    for row, col, state, value, reason in zip(frame.row, frame.column, frame.state,
-                                               frame.value, frame.reason):
-        lists = seen.setdefault((row, col), ([], [], []))
-        lists[0].append(state)
-        lists[1].append(value)
-        lists[2].append(reason)
+    for row, col, state, value, reason, seed in zip(frame.row, frame.column, frame.state,
+                                                     frame.value, frame.reason, frame.seed):
+        lists = seen.setdefault((row, col), ([], [], [], []))
+        for i, x in enumerate((state, value, reason, seed)):
+            lists[i].append(x)
     return {k: _summary(*v) for k, v in seen.items()}
 
 
@@ -81,6 +96,7 @@ def cell_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
                  "column": cell.column.id, "group": cell.column.group,
                  "column_label": cell.column.label, "paper": paper, "state": s["state"],
                  "reproduced": s["mean"], "std": s["std"], "n": s["n"],
+                 "excluded": s["excluded"],
                  "reference_row": ref.row.id if ref else None,
                  "reference_column": ref.column.id if ref else None,
                  "reproduced_delta": None, "paper_delta": None, "difference": None,

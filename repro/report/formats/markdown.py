@@ -39,6 +39,10 @@ def render(table: ReportedTable, cells: pd.DataFrame) -> str:
             lines.append("| " + " | ".join([label, *texts]) + " |")
     counts = cells.state.value_counts().to_dict()
     lines += ["", "Cells: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))]
+    left_out = cells[cells.excluded.notna()]
+    if not left_out.empty:  # a cell's mean over its finished seeds: which ones are not in it
+        lines += ["", "Seeds not in their cell's mean (they did not finish): " + "; ".join(
+            f"{r.row_label} / {r.column_label}: {r.excluded}" for r in left_out.itertuples())]
     text = "\n".join(lines) + "\n"
     if claims:
         text += "\n" + claims
