@@ -154,6 +154,8 @@ def test_a_config_names_its_stand_in_and_only_a_runner_trains_it(tmp_path):
     path = Path(mm.model.backbone.init_cfg["checkpoint"])
     assert path == tmp_path / "stand-in-backbones" / "resnet18-w16-s2-v1.pth"
     assert (mm.stand_in_backbone["depth"], mm.stand_in_backbone["recipe"]["steps"]) == (18, 2)
+    from repro.mmdet.stand_in_backbone import StandIn
+    assert StandIn.from_config(mm.stand_in_backbone).path == path  # one spelling of the file
     assert not path.exists()
     build_runner(mm, threads=1)
     assert path.is_file()

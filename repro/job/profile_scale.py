@@ -7,7 +7,6 @@ the report's "not the paper's scale" (repro/table/paper_scale.py)."""
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 
 from mmengine.config import Config
 from omegaconf import DictConfig
@@ -100,7 +99,7 @@ def scale_record(cfg: DictConfig, mm: Config) -> dict:
 
 def _shrink_model(model, p: DictConfig) -> dict | None:
     """The smoke profile's widths and sample counts, part by part of the detector.
-    Returns the stand-in backbone the model loads (`ensure_stand_in`'s arguments), if any:
+    Returns the stand-in backbone the model loads (a `StandIn` as a dict), if any:
     building a config only names its file, so a config that never trains never pays for
     its pretraining (HCRAL Table 7's ResNet-50-shaped stand-in, about a minute)."""
     bb = p.backbone
@@ -117,14 +116,14 @@ def _shrink_model(model, p: DictConfig) -> dict | None:
             model.backbone[key] = bb[key]
     stand_in = None
     if bb.get("pretrained") == "stand_in" and model.backbone.type.split(".")[-1] == "ResNet":
-        from repro.mmdet.stand_in_backbone import PretrainRecipe, stand_in_path
+        from repro.mmdet.stand_in_backbone import PretrainRecipe, StandIn
 
-        recipe = PretrainRecipe(**(bb.get("stand_in") or {}))
-        stand_in = dict(data_root=str(project_path(p.data_root)), depth=depth,
-                        base_channels=int(bb.base_channels), recipe=asdict(recipe))
-        path = stand_in_path(stand_in["data_root"], depth, stand_in["base_channels"], recipe)
+        spec = StandIn(data_root=str(project_path(p.data_root)), depth=depth,
+                       base_channels=int(bb.base_channels),
+                       recipe=PretrainRecipe(**(bb.get("stand_in") or {})))
+        stand_in = spec.as_config()
         # MMDetection's own pretrained path, as the paper profile loads torchvision's file.
-        model.backbone.init_cfg = dict(type="Pretrained", checkpoint=str(path))
+        model.backbone.init_cfg = dict(type="Pretrained", checkpoint=str(spec.path))
     expansion = 1 if depth in (18, 34) else 4
     c = p.neck_channels
     for neck in model.neck if isinstance(model.neck, list) else [model.neck]:

@@ -26,10 +26,9 @@ def build_runner(mm: Config, threads: int | None = None):
         torch.set_num_threads(int(threads))
     stand_in = mm.get("stand_in_backbone")
     if stand_in:  # the smoke backbone's pretrained file, trained here on first use
-        from repro.mmdet.stand_in_backbone import PretrainRecipe, ensure_stand_in
+        from repro.mmdet.stand_in_backbone import StandIn
 
-        ensure_stand_in(stand_in["data_root"], stand_in["depth"], stand_in["base_channels"],
-                        PretrainRecipe(**stand_in["recipe"]))
+        StandIn.from_config(stand_in).ensure()
     register_all_modules(init_default_scope=True)
     # mmengine keys its logger, message hub and visualizer singletons by experiment
     # name (a timestamp by default): jobs of one sweep run in one process, often within

@@ -59,6 +59,32 @@ def stand_in_path(data_root: str | os.PathLike, depth: int, base_channels: int,
             / f"resnet{depth}-w{base_channels}-s{recipe.steps}-v{VERSION}.pth")
 
 
+@dataclass(frozen=True)
+class StandIn:
+    """Which stand-in a smoke model loads: where it is cached, its shape, its recipe.
+    A config carries it as a plain dict (`mm.stand_in_backbone`, repro/job/profile_scale.py)
+    and the runner ensures the file from it (repro/job/train.py)."""
+    data_root: str
+    depth: int
+    base_channels: int
+    recipe: PretrainRecipe = PretrainRecipe()
+
+    @property
+    def path(self) -> Path:
+        return stand_in_path(self.data_root, self.depth, self.base_channels, self.recipe)
+
+    def as_config(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_config(cls, d) -> "StandIn":
+        return cls(data_root=str(d["data_root"]), depth=int(d["depth"]),
+                   base_channels=int(d["base_channels"]), recipe=PretrainRecipe(**d["recipe"]))
+
+    def ensure(self) -> Path:
+        return ensure_stand_in(self.data_root, self.depth, self.base_channels, self.recipe)
+
+
 def _scenes(spec: SyntheticSpec) -> tuple[np.ndarray, np.ndarray]:
     """(N, 3, H, W) uint8 images and (N,) the shape of each image's object."""
     rng = np.random.default_rng(spec.seed)
