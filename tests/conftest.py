@@ -59,3 +59,15 @@ def write_record(root: Path, cell: str, seed: int, state: str, value=None, reaso
     if value is not None:
         records.write_json(d / records.METRICS, {"metric": "mAP", "value": value})
     return d
+
+
+# `make test` runs the suite on 2 pytest-xdist workers (--dist loadgroup; the suite
+# alone keeps one core busy). The tests on a local SLURM share one worker, so one
+# cluster (and one slurmdbd) is started, as in a serial run.
+SLURM_FIXTURES = {"slurm", "accounted_slurm"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLURM_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("slurm"))
