@@ -18,6 +18,6 @@ setup:
 run: setup
 	.venv/bin/python -m repro $(ARGS)
 test: setup
-	.venv/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 rehearse: setup
 	.venv/bin/python -m pytest -m rehearse $(REHEARSAL) --durations=0 $(PYTEST_ARGS)

@@ -61,12 +61,13 @@ def write_record(root: Path, cell: str, seed: int, state: str, value=None, reaso
     return d
 
 
-# `make test` runs the suite on 2 pytest-xdist workers (--dist loadgroup; the suite
-# alone keeps one core busy). The tests on a local SLURM share one worker, so one
-# cluster (and one slurmdbd) is started, as in a serial run.
+# With pytest-xdist workers (make test; --dist loadgroup in pyproject.toml) the tests on
+# a local SLURM share one worker, so one cluster (and one slurmdbd) starts, as in a
+# serial run.
 SLURM_FIXTURES = {"slurm", "accounted_slurm"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLURM_FIXTURES & set(getattr(item, "fixturenames", ())):
