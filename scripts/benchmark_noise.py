@@ -4,6 +4,7 @@ seed, and from a rounding-sized perturbation, against the smoke targets.
     .venv/bin/python scripts/benchmark_noise.py                  # Table 1, 5 seeds
     .venv/bin/python scripts/benchmark_noise.py --table 2 --seeds 3
     .venv/bin/python scripts/benchmark_noise.py -- profile.iters=300   # a variant
+    .venv/bin/python scripts/benchmark_noise.py --profile smoke-3x     # another profile
 
 Runs, with the real sweep (python -m repro), in fresh folders under --root:
 1. the table's noise cells (its reference cells, repro/table/spec.py) with seeds
@@ -31,27 +32,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from repro.core.paths import run_dir  # noqa: E402
+from repro.core.paths import CONF_DIR, run_dir  # noqa: E402
 from repro.report.collect import collect  # noqa: E402
 from repro.table.spec import load_table  # noqa: E402
 
 TARGETS = {"mAP": 1.0, "AP": 0.5}  # points, issue 11: VOC columns / COCO columns
 
 
-def sweep(table: str, cells: list[str], root: Path, extra: list[str], jobs: int) -> float:
-    cmd = [sys.executable, "-m", "repro", f"table={table}", "-m",
+def sweep(table: str, profile: str, cells: list[str], root: Path, extra: list[str],
+          jobs: int) -> float:
+    cmd = [sys.executable, "-m", "repro", f"table={table}", "-m", f"profile={profile}",
            "cells=[" + ",".join(cells) + "]", f"sweeps_root={root}", "report=false",
            f"hydra.launcher.n_jobs={jobs}", *extra]
     start = time.perf_counter()
     with open(root.with_suffix(".log"), "w") as log:
-        subprocess.run(cmd, cwd=ROOT, check=True, stdout=log, stderr=subprocess.STDOUT)
+        done = subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode:
+        lines = root.with_suffix(".log").read_text().strip().splitlines() or [""]
+        raise SystemExit(f"the sweep exited {done.returncode} ({root.with_suffix('.log')}): "
+                         f"{lines[-1]}")
     return time.perf_counter() - start
 
 
-def values(spec, root: Path) -> tuple[dict, dict]:
+def values(spec, profile: str, root: Path) -> tuple[dict, dict]:
     """Per (row, column): {seed: value, or the state and reason}; and the metric each
     cell's records name (mAP, AP: the dataset's, conf/dataset/)."""
-    frame = collect(spec, profile="smoke", sweeps_root=root)
+    frame = collect(spec, profile=profile, sweeps_root=root)
     out: dict = {}
     metrics: dict = {}
     for r in frame.itertuples():
@@ -62,7 +68,7 @@ def values(spec, root: Path) -> tuple[dict, dict]:
     return out, metrics
 
 
-def on_test_split(spec, cells, root: Path, n: int) -> dict:
+def on_test_split(spec, profile: str, cells, root: Path, n: int) -> dict:
     """Per (row, column): {seed: value} of each seed's kept weights on a fresh n-image
     test split (point 4), drawn with another generator seed than the dataset's own."""
     from omegaconf import OmegaConf
@@ -73,7 +79,7 @@ def on_test_split(spec, cells, root: Path, n: int) -> dict:
     out: dict = {}
     for c in cells:
         for seed in range(10_000):
-            rd = run_dir(root / "seeds", "smoke", spec.id, c.id, seed)
+            rd = run_dir(root / "seeds", profile, spec.id, c.id, seed)
             if not (rd / "weights.pth").exists():
                 break
             family = OmegaConf.load(rd / "config.yaml").dataset.family
@@ -88,6 +94,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--table", default="1")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--profile", default="smoke",
+                    help="a synthetic profile of conf/profile/ (its file and name agree)")
     ap.add_argument("--root", type=Path, default=None)
     ap.add_argument("--jobs", type=int, default=2, help="local workers (2 on 2 cores)")
     ap.add_argument("--no-rounding", action="store_true", help="skip points 2 and 3")
@@ -102,6 +110,12 @@ def main() -> int:
     if a.test_split < 0:
         print(f"--test-split {a.test_split}: give a number of test images (e.g. 2304), or "
               f"leave it out", file=sys.stderr)
+        return 2
+    profiles = sorted(f.stem for f in (CONF_DIR / "profile").glob("*.yaml"))
+    if a.profile not in profiles:
+        print(f"--profile {a.profile}: no conf/profile/{a.profile}.yaml; give one of "
+              f"{', '.join(profiles)} (a synthetic one: this benchmark trains here)",
+              file=sys.stderr)
         return 2
     spec = load_table(a.table)
     cols = [c for c in a.columns.split(",") if c]
@@ -120,14 +134,14 @@ def main() -> int:
         runs["threads"] = (["seeds=1", "noise_seeds=1", "profile.threads=2"], 1)
     seconds, found = {}, {}
     for name, (over, jobs) in runs.items():
-        seconds[name] = sweep(a.table, ids, root / name, [*over, *a.extra], jobs)
-        found[name], metric = values(spec, root / name)
+        seconds[name] = sweep(a.table, a.profile, ids, root / name, [*over, *a.extra], jobs)
+        found[name], metric = values(spec, a.profile, root / name)
     if a.test_split:
-        found["split"] = on_test_split(spec, cells, root, a.test_split)
+        found["split"] = on_test_split(spec, a.profile, cells, root, a.test_split)
     failed, lines = False, []
-    summary = {"table": a.table, "seeds": a.seeds, "extra": a.extra, "seconds": seconds,
+    summary = {"table": a.table, "profile": a.profile, "seeds": a.seeds, "extra": a.extra, "seconds": seconds,
                "cells": {}}
-    print(f"table {a.table}, {len(cells)} noise cells, seeds 0..{a.seeds - 1}, "
+    print(f"table {a.table}, profile {a.profile}, {len(cells)} noise cells, seeds 0..{a.seeds - 1}, "
           f"overrides {a.extra or '-'}; {seconds['seeds']:.0f} s for the seeds")
     print(f"{'cell':<34} {'metric':>6} {'mean':>7} {'std':>6} {'target':>6} "
           f"{'ulp Δ':>7} {'thr Δ':>7}"

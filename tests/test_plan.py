@@ -53,6 +53,15 @@ def test_smoke_cost_is_measured_seconds_per_cell(tmp_path, capsys):
             "of the cost below (noise_seeds=5)") in out
 
 
+def test_a_longer_smoke_schedule_is_priced_by_its_iterations(tmp_path, capsys):
+    # profile=smoke-3x trains 660 iterations, conf/cost.yaml's figures are for 220: the
+    # 18 runs above cost 3 x 10.88 = 32.6 CPU-minutes.
+    run_plan("table=3", "profile=smoke-3x", f"sweeps_root={tmp_path}", "seeds=2",
+             "noise_seeds=1")
+    out = capsys.readouterr().out
+    assert "Cost of the runs to go: 32.6 CPU-minutes, about 16.3 minutes of wall time" in out
+
+
 def test_paper_noise_estimate_is_priced_in_gpu_hours(tmp_path, capsys):
     # Table 1 under the paper profile (4 GPUs x 2 images, 12 epochs, Faster R-CNN R50 at
     # 0.216 s/iteration on a V100), by hand from conf/cost.yaml:

@@ -70,6 +70,7 @@ class Run:
     optimizer: str = "SGD"  # the optimizer entry's type: its state's size in a checkpoint
     cost: float = 0.0  # seconds (smoke: CPU) or GPU-hours (paper)
     noise: bool = False  # a run only the noise estimate asks for (a reference cell's extra seed)
+    iters: int | None = None  # the profile's training iterations (smoke; the paper's: epochs)
 
 
 def _state(status: dict | None) -> str:
@@ -101,7 +102,7 @@ def runs(spec: TableSpec, a: dict, compose: Composer, noise: int | None = None) 
         job.cell.id, job.seed, _state(records.read_status(job.run_dir)), str(cfg.detector.name),
         OmegaConf.to_container(cfg.dataset, resolve=True), int(cfg.profile.get("gpus") or 0),
         int(cfg.profile.images_per_gpu), job.run_dir in todo, optimizer=str(cfg.optimizer.type),
-        noise=job.run_dir not in plain))
+        noise=job.run_dir not in plain, iters=cfg.profile.get("iters")))
         for job in jobs]
 
 
@@ -118,8 +119,12 @@ def paper_iterations(run: Run, cost: dict) -> int:
 def price(items: list[Run], a: dict, cost: dict) -> list[str]:
     """Fill each run's cost; return the lines explaining the figures used."""
     if a["profile"] != "paper":
+        # The figures are for the smoke schedule (cost.yaml smoke.iters); another one
+        # (profile=smoke-3x, profile.iters=N) scales them, test and start-up included.
+        smoke = cost["smoke"]
         for r in items:
-            r.cost = float(_glob(cost["smoke"]["s_per_cell"], r.detector, "s_per_cell"))
+            r.cost = float(_glob(smoke["s_per_cell"], r.detector, "s_per_cell")) \
+                * (r.iters or smoke["iters"]) / smoke["iters"]
         return []
     paper = cost["paper"]
     gpu = a["gpu"] or paper["gpu"]

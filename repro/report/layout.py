@@ -13,6 +13,9 @@ PROFILE_NOTES = {
     "smoke": "smoke profile: synthetic CPU-sized data and a tiny backbone pretrained on a "
              "synthetic stand-in task; its numbers are NOT comparable to the paper's, only "
              "the layout and the direction of effects outside the noise are",
+    "smoke-3x": "smoke-3x profile: the smoke profile at three times its schedule (660 "
+                "iterations), quieter from seed to seed; its numbers are NOT comparable to "
+                "the paper's, only the layout and the direction of effects outside the noise are",
     "paper": "paper profile: the paper's datasets, backbones and schedules",
     "paper-rehearsal": "paper profile rehearsed (rehearse=true): every cell at the paper's "
                        "scale for a few iterations, evaluated on a few test images; its "
